@@ -1,0 +1,51 @@
+"""taskgate contracts: the models and task signatures the api and the worker agree on."""
+
+from taskgate_contracts.connections import Connections
+from taskgate_contracts.progress import PROGRESS_STATE, Progress
+from taskgate_contracts.requests import Delay, ProcessRequest
+from taskgate_contracts.responses import (
+    COMPLETED_MESSAGE,
+    PENDING_MESSAGE,
+    CompletedResponse,
+    FailedResponse,
+    NotFoundResponse,
+    PendingResponse,
+    ServiceUnavailableResponse,
+    TaskState,
+    TaskView,
+    ValidationErrorResponse,
+)
+from taskgate_contracts.tasks import (
+    ALL_TASKS,
+    PROCESS,
+    TIME_LIMIT_EXCEEDED,
+    ProcessArgs,
+    ProcessResult,
+    TaskSpec,
+)
+from taskgate_contracts.version import __version__
+
+__all__ = [
+    "ALL_TASKS",
+    "COMPLETED_MESSAGE",
+    "PENDING_MESSAGE",
+    "PROCESS",
+    "PROGRESS_STATE",
+    "TIME_LIMIT_EXCEEDED",
+    "CompletedResponse",
+    "Connections",
+    "Delay",
+    "FailedResponse",
+    "NotFoundResponse",
+    "PendingResponse",
+    "ProcessArgs",
+    "ProcessRequest",
+    "ProcessResult",
+    "Progress",
+    "ServiceUnavailableResponse",
+    "TaskSpec",
+    "TaskState",
+    "TaskView",
+    "ValidationErrorResponse",
+    "__version__",
+]

@@ -1,0 +1,123 @@
+"""What HTTP clients get back. Field names, status values and messages are the seed's."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from taskgate_contracts.progress import Progress
+
+COMPLETED_MESSAGE = "Запрос выполнен успешно"
+PENDING_MESSAGE = "Пока не можем обработать ваш запрос, попробуйте позже"
+
+_Time = Field(description="Seconds since the api received the request, queue time included.", ge=0)
+_TaskId = Field(description="The task's id; follow it at /tasks/{task_id}.")
+
+
+class TaskState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class CompletedResponse(BaseModel):
+    """The task finished within TASK_TIMEOUT."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "completed", "result": COMPLETED_MESSAGE, "time": 2.003, "task_id": "6f1c…"}
+            ]
+        }
+    )
+
+    status: Literal["completed"] = "completed"
+    result: str
+    time: float = _Time
+    task_id: str = _TaskId
+
+
+class PendingResponse(BaseModel):
+    """The task did not finish within TASK_TIMEOUT; it keeps running."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "pending", "message": PENDING_MESSAGE, "time": 30.001, "task_id": "6f1c…"}
+            ]
+        }
+    )
+
+    status: Literal["pending"] = "pending"
+    message: str = PENDING_MESSAGE
+    time: float = _Time
+    task_id: str = _TaskId
+
+
+class FailedResponse(BaseModel):
+    """The task failed: it raised, or ran past its time limit."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "failed", "error": "time limit exceeded", "time": 5.01, "task_id": "6f1c…"}
+            ]
+        }
+    )
+
+    status: Literal["failed"] = "failed"
+    error: str = Field(description="Why the task failed, without a traceback.")
+    time: float = _Time
+    task_id: str = _TaskId
+
+
+class TaskView(BaseModel):
+    """The state of one task, as `GET /tasks/{task_id}` reports it."""
+
+    task_id: str
+    status: TaskState
+    progress: Progress = Field(default_factory=Progress)
+    result: str | None = None
+    error: str | None = None
+    queued_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    worker: str | None = None
+
+
+class ServiceUnavailableResponse(BaseModel):
+    """A service the api needs is unreachable."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "unavailable",
+                    "service": "rabbitmq",
+                    "detail": "RabbitMQ is unreachable at 127.0.0.1:5672: Connection refused",
+                }
+            ]
+        }
+    )
+
+    status: Literal["unavailable"] = "unavailable"
+    service: Literal["rabbitmq", "redis"]
+    detail: str
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorResponse(BaseModel):
+    """The request was refused: `detail` says which part is wrong and why."""
+
+    detail: list[ErrorDetail]
+
+
+class NotFoundResponse(BaseModel):
+    detail: str
