@@ -1,13 +1,15 @@
 """taskgate contracts: the models and task signatures the api and the worker agree on."""
 
-from taskgate_contracts.connections import Connections
+from taskgate_contracts.connections import Connections, describe_settings_error
 from taskgate_contracts.progress import PROGRESS_STATE, Progress
 from taskgate_contracts.requests import Delay, ProcessRequest
 from taskgate_contracts.responses import (
     COMPLETED_MESSAGE,
     PENDING_MESSAGE,
+    CheckResult,
     CompletedResponse,
     FailedResponse,
+    HealthResponse,
     NotFoundResponse,
     PendingResponse,
     ServiceUnavailableResponse,
@@ -32,20 +34,24 @@ __all__ = [
     "PROCESS",
     "PROGRESS_STATE",
     "TIME_LIMIT_EXCEEDED",
+    "CheckResult",
     "CompletedResponse",
     "Connections",
     "Delay",
     "FailedResponse",
+    "HealthResponse",
     "NotFoundResponse",
     "PendingResponse",
     "ProcessArgs",
     "ProcessRequest",
     "ProcessResult",
     "Progress",
+    "ReadinessResponse",
     "ServiceUnavailableResponse",
     "TaskSpec",
     "TaskState",
     "TaskView",
     "ValidationErrorResponse",
     "__version__",
+    "describe_settings_error",
 ]

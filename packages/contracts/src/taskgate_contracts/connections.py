@@ -7,7 +7,7 @@ A plain pydantic model, so contracts needs no settings library: each service mix
 from typing import Literal, Self
 from urllib.parse import quote
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
 #: Credentials RabbitMQ ships with; fine on a laptop, refused in production.
 _DEVELOPMENT_PASSWORDS = frozenset({"", "guest", "changethis"})
@@ -52,3 +52,12 @@ class Connections(BaseModel):
     @property
     def management_url(self) -> str:
         return f"http://{self.rabbitmq_host}:{self.port_web}"
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line per wrong setting, named as its environment variable, for a service refusing to start."""
+    lines = []
+    for item in error.errors(include_url=False):
+        name = ".".join(str(part) for part in item["loc"]).upper() or "settings"
+        lines.append(f"invalid setting {name}: {item['msg']}")
+    return "\n".join(lines)

@@ -121,3 +121,36 @@ class ValidationErrorResponse(BaseModel):
 
 class NotFoundResponse(BaseModel):
     detail: str
+
+
+class HealthResponse(BaseModel):
+    """The process is alive."""
+
+    status: Literal["ok"] = "ok"
+
+
+class CheckResult(BaseModel):
+    ok: bool
+    detail: str
+
+
+class ReadinessResponse(BaseModel):
+    """Whether the api can do its work: RabbitMQ, Redis and at least one worker reachable."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "unavailable",
+                    "checks": {
+                        "rabbitmq": {"ok": True, "detail": "RabbitMQ at 127.0.0.1:5672"},
+                        "redis": {"ok": True, "detail": "Redis at 127.0.0.1:6379"},
+                        "workers": {"ok": False, "detail": "no worker answered a ping"},
+                    },
+                }
+            ]
+        }
+    )
+
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, CheckResult]
