@@ -1,0 +1,76 @@
+"""The FastAPI application: its lifespan owns the long-lived clients every request shares."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
+
+import anyio
+from fastapi import FastAPI
+from prometheus_fastapi_instrumentator import Instrumentator
+from redis.asyncio import Redis
+
+from taskgate_api import errors
+from taskgate_api.arrival import StampArrival
+from taskgate_api.config import ApiSettings
+from taskgate_api.dependencies import Services
+from taskgate_api.health import Readiness
+from taskgate_api.records import TaskRecords
+from taskgate_api.routes import health, process, tasks
+from taskgate_api.sending import TaskSender, create_producer
+from taskgate_api.submitting import Submitter
+from taskgate_api.version import __version__
+from taskgate_api.waiting import ResultHub
+
+
+def _redis_address(url: str) -> str:
+    parts = urlsplit(url)  # the address only: the URL may carry a password
+    return f"{parts.hostname}:{parts.port or 6379}"
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: ApiSettings = app.state.settings
+    url = settings.redis_url.get_secret_value()
+    connect_timeout = settings.redis_timeout
+    redis = Redis.from_url(url, socket_timeout=settings.redis_timeout, socket_connect_timeout=connect_timeout)
+    # The subscription waits quietly for as long as no task ends, so it has no read timeout; a
+    # periodic health check notices a dead connection instead.
+    subscriber = Redis.from_url(
+        url, health_check_interval=15, socket_keepalive=True, socket_connect_timeout=connect_timeout
+    )
+    producer = create_producer(settings)
+    hub = ResultHub(subscriber)
+    redis_address = _redis_address(url)
+    records = TaskRecords(redis, redis_address, settings.result_expires)
+    app.state.services = Services(
+        settings=settings,
+        records=records,
+        submitter=Submitter(records=records, sender=TaskSender(producer, settings), hub=hub),
+        readiness=Readiness(producer, redis, settings.broker_address, redis_address),
+    )
+    async with anyio.create_task_group() as background:
+        background.start_soon(hub.run)
+        try:
+            yield
+        finally:
+            background.cancel_scope.cancel()
+    producer.close()
+    await redis.aclose()
+    await subscriber.aclose()
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    app = FastAPI(
+        title="taskgate",
+        version=__version__,
+        summary="Run jobs on Celery workers through RabbitMQ; results and progress in Redis.",
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings or ApiSettings()
+    app.include_router(process.router)
+    app.include_router(tasks.router)
+    app.include_router(health.router)
+    errors.install(app)
+    Instrumentator(excluded_handlers=["/metrics"]).instrument(app)
+    app.add_middleware(StampArrival)
+    return app

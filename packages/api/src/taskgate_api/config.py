@@ -1,0 +1,27 @@
+"""The api's settings, read from the environment (and `.env`)."""
+
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from taskgate_contracts import PROCESS, Connections
+
+
+class ApiSettings(BaseSettings, Connections):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    task_timeout: float = Field(
+        30.0, gt=0, description="Seconds POST /process waits for the outcome before answering pending."
+    )
+    max_delay: float = Field(PROCESS.max_delay, gt=0, description="The largest delay a client may ask for.")
+    publish_timeout: float = Field(
+        3.0, gt=0, description="Seconds to reach RabbitMQ before answering 503 (connect and retries)."
+    )
+    redis_timeout: float = Field(2.0, gt=0, description="Seconds a Redis command may take before 503.")
+
+    @model_validator(mode="after")
+    def _timeouts_fit(self) -> Self:
+        if self.task_timeout > self.result_expires:
+            raise ValueError("TASK_TIMEOUT must not exceed RESULT_EXPIRES")
+        return self

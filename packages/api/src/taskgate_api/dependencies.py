@@ -1,0 +1,34 @@
+"""What routes get injected: the settings and the long-lived clients made in the lifespan."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from taskgate_api.config import ApiSettings
+from taskgate_api.health import Readiness
+from taskgate_api.records import TaskRecords
+from taskgate_api.submitting import Submitter
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: ApiSettings
+    records: TaskRecords
+    submitter: Submitter
+    readiness: Readiness
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _received_at(request: Request) -> float:
+    received: float = request.state.received_at
+    return received
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+#: `time.monotonic()` when the request arrived, stamped by `arrival.StampArrival`.
+ReceivedAt = Annotated[float, Depends(_received_at)]

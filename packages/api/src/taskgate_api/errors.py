@@ -1,0 +1,55 @@
+"""Errors the api answers with: 503 naming the unreachable service, and 422 that says what is wrong."""
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+
+from taskgate_api.responses import model_response
+from taskgate_contracts import ErrorDetail, ServiceUnavailableResponse, ValidationErrorResponse
+
+Service = Literal["rabbitmq", "redis"]
+_DISPLAY_NAMES: dict[Service, str] = {"rabbitmq": "RabbitMQ", "redis": "Redis"}
+
+#: How long a client should wait before trying again when a service is down.
+RETRY_AFTER_UNAVAILABLE = "5"
+
+
+class ServiceUnavailableError(Exception):
+    """A service the api needs did not answer."""
+
+    def __init__(self, service: Service, address: str, reason: object) -> None:
+        self.service = service
+        self.detail = f"{_DISPLAY_NAMES[service]} is unreachable at {address}: {reason}"
+        super().__init__(self.detail)
+
+
+def validation_error(loc: Sequence[str | int], msg: str, type_: str) -> RequestValidationError:
+    """A 422 raised by the api itself, shaped like the ones FastAPI raises."""
+    return RequestValidationError([{"loc": tuple(loc), "msg": msg, "type": type_}])
+
+
+def _service_unavailable(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceUnavailableError)
+    body = ServiceUnavailableResponse(service=exc.service, detail=exc.detail)
+    return model_response(body, 503, {"Retry-After": RETRY_AFTER_UNAVAILABLE})
+
+
+def _details(errors: Sequence[Any]) -> list[ErrorDetail]:
+    # The offending input is not echoed back: it may be megabytes long, or someone else's secret.
+    return [
+        ErrorDetail(loc=list(error.get("loc", ())), msg=str(error.get("msg", "")), type=error.get("type", ""))
+        for error in errors
+    ]
+
+
+def _invalid_request(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return model_response(ValidationErrorResponse(detail=_details(exc.errors())), 422)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceUnavailableError, _service_unavailable)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
