@@ -1,13 +1,15 @@
 """taskgate contracts: the models and task signatures the api and the worker agree on."""
 
 from taskgate_contracts.connections import Connections, describe_settings_error
+from taskgate_contracts.events import TaskEvent, TaskEventType
 from taskgate_contracts.progress import PROGRESS_STATE, Progress
-from taskgate_contracts.requests import Delay, ProcessRequest
+from taskgate_contracts.requests import IDEMPOTENCY_HEADER, Delay, ProcessRequest
 from taskgate_contracts.responses import (
     COMPLETED_MESSAGE,
     PENDING_MESSAGE,
     CheckResult,
     CompletedResponse,
+    ConflictResponse,
     ErrorDetail,
     FailedResponse,
     HealthResponse,
@@ -15,6 +17,8 @@ from taskgate_contracts.responses import (
     PendingResponse,
     ReadinessResponse,
     ServiceUnavailableResponse,
+    SubmittedResponse,
+    TaskLinks,
     TaskState,
     TaskView,
     ValidationErrorResponse,
@@ -32,12 +36,14 @@ from taskgate_contracts.version import __version__
 __all__ = [
     "ALL_TASKS",
     "COMPLETED_MESSAGE",
+    "IDEMPOTENCY_HEADER",
     "PENDING_MESSAGE",
     "PROCESS",
     "PROGRESS_STATE",
     "TIME_LIMIT_EXCEEDED",
     "CheckResult",
     "CompletedResponse",
+    "ConflictResponse",
     "Connections",
     "Delay",
     "ErrorDetail",
@@ -51,6 +57,10 @@ __all__ = [
     "Progress",
     "ReadinessResponse",
     "ServiceUnavailableResponse",
+    "SubmittedResponse",
+    "TaskEvent",
+    "TaskEventType",
+    "TaskLinks",
     "TaskSpec",
     "TaskState",
     "TaskView",

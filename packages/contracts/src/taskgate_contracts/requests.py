@@ -4,6 +4,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: The request header that makes a POST idempotent: the same key attaches to the same task.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
 #: Seconds of simulated work. Strict: a string, a boolean or null is refused rather than coerced;
 #: NaN and infinities are refused; integers are accepted as in the seed, fractions too.
 Delay = Annotated[
@@ -19,7 +22,7 @@ Delay = Annotated[
 
 
 class ProcessRequest(BaseModel):
-    """Body of `POST /process`: `{"delay": N}`; `{}` means a delay of 0, as in the seed."""
+    """Body of `POST /process` and `POST /tasks`: `{"delay": N}`; `{}` means a delay of 0, as in the seed."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"delay": 2}]})
 

@@ -20,6 +20,15 @@ class TaskState(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        """The task will not change any more."""
+        return self in _TERMINAL_STATES
+
+
+_TERMINAL_STATES = frozenset({TaskState.COMPLETED, TaskState.FAILED, TaskState.CANCELLED})
 
 
 class CompletedResponse(BaseModel):
@@ -76,15 +85,70 @@ class FailedResponse(BaseModel):
 class TaskView(BaseModel):
     """The state of one task, as `GET /tasks/{task_id}` reports it."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "task_id": "6f1c…",
+                    "status": "running",
+                    "progress": {"percent": 40.0, "current": 8, "total": 20, "message": "slept 4 of 10 s"},
+                    "result": None,
+                    "error": None,
+                    "queued_at": "2026-11-24T10:00:00Z",
+                    "started_at": "2026-11-24T10:00:00.004Z",
+                    "finished_at": None,
+                    "worker": "worker1@host",
+                }
+            ]
+        }
+    )
+
     task_id: str
     status: TaskState
     progress: Progress = Field(default_factory=Progress)
-    result: str | None = None
-    error: str | None = None
+    result: str | None = Field(None, description="The result, once completed.")
+    error: str | None = Field(None, description="Why it failed or was cancelled.")
     queued_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    worker: str | None = None
+    worker: str | None = Field(None, description="The worker that ran it.")
+
+
+class TaskLinks(BaseModel):
+    """Where to follow a task."""
+
+    self: str = Field(description="`GET` for its state (`?wait=N` waits for the end).")
+    events: str = Field(description="Server-Sent Events with every change.")
+    cancel: str = Field(description="`DELETE` to cancel it.")
+
+    @classmethod
+    def for_task(cls, task_id: str) -> "TaskLinks":
+        path = f"/tasks/{task_id}"
+        return cls(self=path, events=f"{path}/events", cancel=path)
+
+
+class SubmittedResponse(BaseModel):
+    """The task is queued; follow it by its links."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "task_id": "6f1c…",
+                    "status": "queued",
+                    "links": {
+                        "self": "/tasks/6f1c…",
+                        "events": "/tasks/6f1c…/events",
+                        "cancel": "/tasks/6f1c…",
+                    },
+                }
+            ]
+        }
+    )
+
+    task_id: str
+    status: TaskState = TaskState.QUEUED
+    links: TaskLinks
 
 
 class ServiceUnavailableResponse(BaseModel):
@@ -120,7 +184,16 @@ class ValidationErrorResponse(BaseModel):
 
 
 class NotFoundResponse(BaseModel):
+    """No such task: it was never submitted, or it has expired."""
+
     detail: str
+
+
+class ConflictResponse(BaseModel):
+    """The request conflicts with the task's state (for example, cancelling a finished task)."""
+
+    detail: str
+    status: TaskState
 
 
 class HealthResponse(BaseModel):
