@@ -1,0 +1,142 @@
+"""`taskgate-ops`: run Flower, shape RabbitMQ, start the stack natively, and diagnose it."""
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from taskgate_ops.bootstrap import Outcome, bootstrap
+from taskgate_ops.config import OpsSettings, SettingsError, load_settings
+from taskgate_ops.doctor import diagnose, healthy
+from taskgate_ops.flower import flower_launch, require_credentials
+from taskgate_ops.launcher import LaunchError, check_prerequisites, stack
+from taskgate_ops.management import ManagementApi, ManagementError
+from taskgate_ops.rendering import render
+from taskgate_ops.supervisor import Supervisor
+from taskgate_ops.topology import DEFAULT_VHOST, build_topology
+
+app = typer.Typer(
+    name="taskgate-ops",
+    help="Run Flower, shape RabbitMQ, start the stack natively, and diagnose it.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+rabbitmq_app = typer.Typer(help="RabbitMQ topology generated from taskgate-contracts.", no_args_is_help=True)
+app.add_typer(rabbitmq_app, name="rabbitmq")
+
+console = Console()
+errors = Console(stderr=True)
+
+_INSECURE_DEV_HELP = "Run Flower without credentials, on 127.0.0.1 only (development)."
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def settings_or_exit() -> OpsSettings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        fail(str(exc), code=2)
+
+
+@app.command()
+def flower(
+    port: Annotated[int, typer.Option(help="Port Flower serves on.")] = 5555,
+    address: Annotated[str, typer.Option(help="Address Flower listens on.")] = "0.0.0.0",  # noqa: S104
+    insecure_dev: Annotated[bool, typer.Option("--insecure-dev", help=_INSECURE_DEV_HELP)] = False,
+) -> None:
+    """Run Flower with basic auth, persistent history, the broker's queues and Prometheus metrics."""
+    settings = settings_or_exit()
+    try:
+        launch = flower_launch(settings, port, address, insecure_dev, os.environ)
+    except SettingsError as exc:
+        fail(str(exc), code=2)
+    settings.flower_db.parent.mkdir(parents=True, exist_ok=True)
+    # Flower takes this process's place, so signals (and `up`'s process group) reach it directly.
+    os.execve(launch.argv[0], launch.argv, launch.env)  # noqa: S606 - argv built from our own settings
+
+
+@rabbitmq_app.command("render")
+def rabbitmq_render(
+    out: Annotated[Path, typer.Option(help="Folder to write the files into.")],
+    vhost: Annotated[str, typer.Option(help="The vhost the definitions declare.")] = DEFAULT_VHOST,
+) -> None:
+    """Write rabbitmq.conf, enabled_plugins and definitions.json (no secrets in them)."""
+    for path in render(out, vhost):
+        console.print(f"wrote {path}", highlight=False)
+
+
+@rabbitmq_app.command("bootstrap")
+def rabbitmq_bootstrap() -> None:
+    """Apply the topology to a running broker (RABBITMQ_VHOST) through its management API."""
+    settings = settings_or_exit()
+    try:
+        with ManagementApi.from_settings(settings) as api:
+            changes = bootstrap(api, build_topology(settings.rabbitmq_vhost))
+    except ManagementError as exc:
+        fail(str(exc))
+    title = f"RabbitMQ {settings.management_url}, vhost {settings.rabbitmq_vhost!r}"
+    table = Table("kind", "name", "outcome", title=title)
+    for change in changes:
+        style = "dim" if change.outcome is Outcome.UNCHANGED else "green"
+        table.add_row(change.kind, change.name, f"[{style}]{change.outcome}[/]")
+    console.print(table)
+    applied = [change for change in changes if change.outcome is not Outcome.UNCHANGED]
+    if applied:
+        console.print(f"applied {len(applied)} change(s)")
+    else:
+        console.print("nothing to change: the broker already matches the topology")
+
+
+@app.command()
+def up(
+    api_port: Annotated[int, typer.Option(help="Port the api serves on.")] = 8000,
+    flower_port: Annotated[int, typer.Option(help="Port Flower serves on.")] = 5555,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (else WORKER_CONCURRENCY).")
+    ] = None,
+    insecure_dev: Annotated[bool, typer.Option("--insecure-dev", help=_INSECURE_DEV_HELP)] = False,
+) -> None:
+    """Start worker, api and Flower as local processes; Ctrl-C stops them all."""
+    settings = settings_or_exit()
+    try:
+        if not insecure_dev:
+            require_credentials(settings)
+        check_prerequisites(settings)
+        processes = stack(api_port, flower_port, concurrency, insecure_dev)
+    except (SettingsError, LaunchError) as exc:
+        fail(str(exc))
+    rabbitmq_bootstrap()
+    raise typer.Exit(Supervisor(processes, sys.stdout).run())
+
+
+@app.command()
+def doctor() -> None:
+    """Check RabbitMQ, its management API, Redis, the workers, the api and Flower."""
+    settings = settings_or_exit()
+    results = diagnose(settings)
+    table = Table("check", "status", title="taskgate doctor")
+    # Addresses and commands are folded, never cut: they are what the reader copies.
+    table.add_column("detail", overflow="fold")
+    table.add_column("what to do", overflow="fold")
+    for result in results:
+        if result.ok:
+            status, remedy = "[green]ok[/]", ""
+        else:
+            status = "[red]FAIL[/]" if result.check.required else "[yellow]warn[/]"
+            remedy = result.check.remedy
+        table.add_row(result.check.name, status, result.detail, remedy)
+    console.print(table)
+    if not healthy(results):
+        fail("the stack is not healthy", code=1)
+
+
+def main() -> None:
+    app()

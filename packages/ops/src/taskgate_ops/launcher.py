@@ -1,0 +1,53 @@
+"""`taskgate-ops up`: the whole stack as local processes against this machine's RabbitMQ and Redis."""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from taskgate_ops.config import OpsSettings
+from taskgate_ops.doctor import CHECKS, run_check
+from taskgate_ops.supervisor import ProcessSpec
+
+#: What must answer before anything starts: without them every process would only retry and log.
+_PREREQUISITES = ("RabbitMQ (AMQP)", "Redis")
+
+
+class LaunchError(Exception):
+    """The stack cannot start; the message names what is missing."""
+
+
+def check_prerequisites(settings: OpsSettings) -> None:
+    for check in CHECKS:
+        if check.name in _PREREQUISITES:
+            result = run_check(check, settings)
+            if not result.ok:
+                raise LaunchError(f"{check.name} is unreachable: {result.detail}. To fix: {check.remedy}")
+
+
+def executable(name: str) -> str:
+    """A console script of this environment (even when it is not activated), else one on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise LaunchError(f"{name} is not installed in this environment: pip install {name}")
+    return found
+
+
+def stack(api_port: int, flower_port: int, concurrency: int | None, insecure_dev: bool) -> list[ProcessSpec]:
+    # Unbuffered, so each line shows up in the merged log when it is written, not when a buffer fills.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    worker = [executable("taskgate-worker")]
+    if concurrency is not None:
+        worker += ["--concurrency", str(concurrency)]
+    api = [executable("taskgate-api"), "--host", "127.0.0.1", "--port", str(api_port)]
+    flower = [executable("taskgate-ops"), "flower", "--port", str(flower_port)]
+    if insecure_dev:
+        flower.append("--insecure-dev")
+    return [
+        ProcessSpec("worker", worker, env),
+        ProcessSpec("api", api, env),
+        ProcessSpec("flower", flower, env),
+    ]

@@ -1,0 +1,95 @@
+"""`rabbitmq bootstrap` against this machine's real broker, on a vhost of the test's own."""
+
+import json
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from taskgate_ops.bootstrap import Outcome, bootstrap
+from taskgate_ops.cli import app
+from taskgate_ops.management import ManagementApi, ManagementError, segment
+from taskgate_ops.rendering import definitions_json
+from taskgate_ops.topology import build_topology
+
+runner = CliRunner()
+
+
+def outcomes(api: ManagementApi, vhost: str) -> set[Outcome]:
+    return {change.outcome for change in bootstrap(api, build_topology(vhost))}
+
+
+def test_a_second_run_changes_nothing(management: ManagementApi, vhost: str) -> None:
+    first = bootstrap(management, build_topology(vhost))
+    assert {change.kind for change in first if change.outcome is Outcome.CREATED} == {
+        "vhost",
+        "exchange",
+        "queue",
+        "binding",
+        "policy",
+    }
+    assert outcomes(management, vhost) == {Outcome.UNCHANGED}
+
+
+def test_the_task_queue_gets_the_policy(management: ManagementApi, vhost: str) -> None:
+    bootstrap(management, build_topology(vhost))
+    # The management API reports a queue's policy with its statistics, which lag by a few seconds.
+    deadline = time.monotonic() + 15
+    queue = management.get(f"/queues/{segment(vhost)}/taskgate")
+    while "policy" not in queue and time.monotonic() < deadline:
+        time.sleep(0.5)
+        queue = management.get(f"/queues/{segment(vhost)}/taskgate")
+    assert queue["durable"] is True
+    assert queue["arguments"] == {}
+    assert queue.get("policy") == "taskgate.limits"
+
+
+def test_a_changed_policy_is_put_back(management: ManagementApi, vhost: str) -> None:
+    bootstrap(management, build_topology(vhost))
+    path = f"/policies/{segment(vhost)}/taskgate.limits"
+    management.put(path, {"pattern": "^taskgate$", "definition": {"max-length": 1}, "apply-to": "queues"})
+    changes = bootstrap(management, build_topology(vhost))
+    assert [(c.kind, c.outcome) for c in changes if c.outcome is not Outcome.UNCHANGED] == [
+        ("policy", Outcome.UPDATED)
+    ]
+
+
+def test_a_queue_declared_otherwise_is_reported_not_replaced(management: ManagementApi, vhost: str) -> None:
+    management.put(f"/vhosts/{segment(vhost)}", {})
+    management.put(f"/queues/{segment(vhost)}/taskgate", {"durable": False, "arguments": {}})
+    with pytest.raises(ManagementError, match="queue 'taskgate' already exists with other properties"):
+        bootstrap(management, build_topology(vhost))
+
+
+def test_the_rendered_definitions_describe_the_same_topology(management: ManagementApi, vhost: str) -> None:
+    # RabbitMQ accepts the file compose mounts, and bootstrap then finds nothing to add.
+    management.post("/definitions", json.loads(definitions_json(vhost)))
+    assert outcomes(management, vhost) == {Outcome.UNCHANGED}
+
+
+def test_the_command_says_when_nothing_changed(
+    management: ManagementApi, vhost: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RABBITMQ_VHOST", vhost)
+    assert runner.invoke(app, ["rabbitmq", "bootstrap"]).exit_code == 0
+    second = runner.invoke(app, ["rabbitmq", "bootstrap"])
+    assert second.exit_code == 0
+    assert "nothing to change" in second.output
+
+
+def test_wrong_credentials_are_named_without_a_traceback(
+    management: ManagementApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RABBITMQ_DEFAULT_PASS", "not-the-password")
+    result = runner.invoke(app, ["rabbitmq", "bootstrap"])
+    assert result.exit_code == 1
+    assert "refused the credentials of user 'guest'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unreachable_api_is_named_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT_WEB", "1")
+    result = runner.invoke(app, ["rabbitmq", "bootstrap"])
+    assert result.exit_code == 1
+    assert "management API is unreachable at http://127.0.0.1:1" in result.output
+    assert "Traceback" not in result.output
