@@ -13,7 +13,7 @@ from taskgate_ops.bootstrap import Outcome, bootstrap
 from taskgate_ops.config import OpsSettings, SettingsError, load_settings
 from taskgate_ops.doctor import diagnose, healthy
 from taskgate_ops.flower import flower_launch, require_credentials
-from taskgate_ops.launcher import LaunchError, check_prerequisites, stack
+from taskgate_ops.launcher import AFTER_BOOTSTRAP, BEFORE_BOOTSTRAP, LaunchError, require, stack
 from taskgate_ops.management import ManagementApi, ManagementError
 from taskgate_ops.rendering import render
 from taskgate_ops.supervisor import Supervisor
@@ -109,11 +109,12 @@ def up(
     try:
         if not insecure_dev:
             require_credentials(settings)
-        check_prerequisites(settings)
+        require(settings, BEFORE_BOOTSTRAP)
         processes = stack(api_port, flower_port, concurrency, insecure_dev)
+        rabbitmq_bootstrap()
+        require(settings, AFTER_BOOTSTRAP)
     except (SettingsError, LaunchError) as exc:
         fail(str(exc))
-    rabbitmq_bootstrap()
     raise typer.Exit(Supervisor(processes, sys.stdout).run())
 
 

@@ -9,17 +9,19 @@ from taskgate_ops.config import OpsSettings
 from taskgate_ops.doctor import CHECKS, run_check
 from taskgate_ops.supervisor import ProcessSpec
 
-#: What must answer before anything starts: without them every process would only retry and log.
-_PREREQUISITES = ("RabbitMQ (AMQP)", "Redis")
+#: What must answer before the bootstrap; without them every process would only retry and log.
+BEFORE_BOOTSTRAP = ("RabbitMQ management", "Redis")
+#: AMQP is checked once the bootstrap has made the vhost it connects to.
+AFTER_BOOTSTRAP = ("RabbitMQ (AMQP)",)
 
 
 class LaunchError(Exception):
     """The stack cannot start; the message names what is missing."""
 
 
-def check_prerequisites(settings: OpsSettings) -> None:
+def require(settings: OpsSettings, names: tuple[str, ...]) -> None:
     for check in CHECKS:
-        if check.name in _PREREQUISITES:
+        if check.name in names:
             result = run_check(check, settings)
             if not result.ok:
                 raise LaunchError(f"{check.name} is unreachable: {result.detail}. To fix: {check.remedy}")
