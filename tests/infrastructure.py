@@ -10,8 +10,6 @@ import httpx
 from redis import Redis
 from redis.exceptions import RedisError
 
-from taskgate_contracts.storage import record_key, result_key
-
 HOST = "127.0.0.1"
 AMQP_PORT = 5672
 MANAGEMENT_URL = f"http://{HOST}:15672"
@@ -85,12 +83,13 @@ class TaskKeys:
         self.task_ids.add(task_id)
 
     def delete_all(self) -> None:
-        if not self.task_ids:
-            return
-        keys = [key for task_id in self.task_ids for key in (result_key(task_id), record_key(task_id))]
+        # Every key that names one of our tasks (result, record, event log, whatever is added next).
         client = Redis.from_url(REDIS_URL, socket_connect_timeout=_TIMEOUT)
         try:
-            client.delete(*keys)
+            for task_id in self.task_ids:
+                keys = list(client.scan_iter(match=f"*{task_id}*"))
+                if keys:
+                    client.delete(*keys)
         finally:
             client.close()
         self.task_ids.clear()

@@ -114,10 +114,10 @@ def wait_until(what: str, ready: Callable[[], bool], services: list[Service], ti
             reason = (
                 f"{dead[0].name} exited with {dead[0].process.returncode}"
                 if dead
-                else f"{timeout:.0f} s passed"
+                else f"not within {timeout:.0f} s"
             )
             logs = "\n".join(f"--- {service.name} log ---\n{service.log_tail()}" for service in services)
-            raise RuntimeError(f"waiting {timeout:.0f} s for {what}: {reason}\n{logs}")
+            raise RuntimeError(f"waiting for {what}: {reason}\n{logs}")
         time.sleep(0.2)
 
 
