@@ -1,5 +1,6 @@
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+import fakeredis
 import pytest
 from fastapi.testclient import TestClient
 
@@ -26,3 +27,11 @@ def unreachable_settings() -> ApiSettings:
 def offline_client(unreachable_settings: ApiSettings) -> Iterator[TestClient]:
     with TestClient(create_app(unreachable_settings), raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[fakeredis.FakeAsyncRedis]:
+    """An in-process Redis of the test's own."""
+    client = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())
+    yield client
+    await client.aclose()

@@ -1,7 +1,6 @@
 """`GET /tasks/{id}` states, read from the task record and Celery's stored state."""
 
 import json
-from collections.abc import AsyncIterator
 
 import fakeredis
 import pytest
@@ -9,13 +8,6 @@ import pytest
 from taskgate_api.records import TaskRecords
 from taskgate_contracts import TaskState
 from taskgate_contracts.storage import RecordField, record_key, result_key
-
-
-@pytest.fixture
-async def redis() -> AsyncIterator[fakeredis.FakeAsyncRedis]:
-    client = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

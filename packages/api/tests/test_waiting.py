@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import fakeredis
 import pytest
@@ -13,13 +12,6 @@ from taskgate_contracts.storage import result_key
 
 SUCCESS = json.dumps({"status": "SUCCESS", "result": {"result": "ok", "delay": 0}})
 PROGRESS = json.dumps({"status": "PROGRESS", "result": {"percent": 50}})
-
-
-@pytest.fixture
-async def redis() -> AsyncIterator[fakeredis.FakeAsyncRedis]:
-    client = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())
-    yield client
-    await client.aclose()
 
 
 async def running_hub(redis: fakeredis.FakeAsyncRedis) -> tuple[ResultHub, asyncio.Task[None]]:

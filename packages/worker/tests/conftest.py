@@ -12,7 +12,7 @@ from celery.contrib.testing.worker import start_worker
 from celery.result import AsyncResult
 
 from taskgate_contracts import PROCESS
-from taskgate_contracts.storage import record_key, result_key
+from taskgate_contracts.storage import events_key, record_key, result_key
 from taskgate_worker.app import create_app
 from taskgate_worker.config import WorkerSettings
 
@@ -73,4 +73,4 @@ def send(app: Celery, worker: str, redis_client: redis.Redis) -> Iterator[Callab
 
     yield send
     for task_id in task_ids:
-        redis_client.delete(result_key(task_id), record_key(task_id))
+        redis_client.delete(result_key(task_id), record_key(task_id), events_key(task_id))

@@ -14,6 +14,7 @@ from taskgate_api.arrival import StampArrival
 from taskgate_api.config import ApiSettings
 from taskgate_api.dependencies import Services
 from taskgate_api.health import Readiness
+from taskgate_api.idempotency import IdempotencyKeys
 from taskgate_api.records import TaskRecords
 from taskgate_api.routes import health, process, tasks
 from taskgate_api.sending import TaskSender, create_producer
@@ -45,7 +46,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.services = Services(
         settings=settings,
         records=records,
-        submitter=Submitter(records=records, sender=TaskSender(producer, settings), hub=hub),
+        submitter=Submitter(
+            records=records,
+            sender=TaskSender(producer, settings),
+            hub=hub,
+            keys=IdempotencyKeys(redis, redis_address, settings.result_expires),
+        ),
         readiness=Readiness(producer, redis, settings.broker_address, redis_address),
     )
     async with anyio.create_task_group() as background:

@@ -1,6 +1,6 @@
 """The api's settings, read from the environment (and `.env`)."""
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,6 +15,10 @@ class ApiSettings(BaseSettings, Connections):
         30.0, gt=0, description="Seconds POST /process waits for the outcome before answering pending."
     )
     max_delay: float = Field(PROCESS.max_delay, gt=0, description="The largest delay a client may ask for.")
+    on_timeout: Literal["keep", "cancel"] = Field(
+        "keep", description="What happens to a task POST /process stops waiting for: keep running, or cancel."
+    )
+    sse_heartbeat: float = Field(15.0, gt=0, description="Seconds between heartbeats on event streams.")
     publish_timeout: float = Field(
         3.0, gt=0, description="Seconds to reach RabbitMQ before answering 503 (connect and retries)."
     )

@@ -3,12 +3,13 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
 from taskgate_api.config import ApiSettings
 from taskgate_api.health import Readiness
 from taskgate_api.records import TaskRecords
 from taskgate_api.submitting import Submitter
+from taskgate_contracts import IDEMPOTENCY_HEADER
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,3 +33,8 @@ def _received_at(request: Request) -> float:
 ServicesDep = Annotated[Services, Depends(_services)]
 #: `time.monotonic()` when the request arrived, stamped by `arrival.StampArrival`.
 ReceivedAt = Annotated[float, Depends(_received_at)]
+#: The optional `Idempotency-Key` header of the POSTs that submit a task.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias=IDEMPOTENCY_HEADER, description="The same key attaches to the same task; it runs once."),
+]

@@ -1,11 +1,13 @@
 """Errors the api answers with: 503 naming the unreachable service, and 422 that says what is wrong."""
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from redis.exceptions import RedisError
 
 from taskgate_api.responses import model_response
 from taskgate_contracts import ErrorDetail, ServiceUnavailableResponse, ValidationErrorResponse
@@ -24,6 +26,15 @@ class ServiceUnavailableError(Exception):
         self.service = service
         self.detail = f"{_DISPLAY_NAMES[service]} is unreachable at {address}: {reason}"
         super().__init__(self.detail)
+
+
+@contextlib.contextmanager
+def redis_errors(address: str) -> Iterator[None]:
+    """Turn a Redis failure into a 503 naming Redis."""
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise ServiceUnavailableError("redis", address, exc) from exc
 
 
 def validation_error(loc: Sequence[str | int], msg: str, type_: str) -> RequestValidationError:

@@ -2,24 +2,56 @@
 
 A task's record (`taskgate:task:<id>`) is written before the task is sent, so `GET /tasks/{id}` can tell a
 queued task from one that was never submitted; the worker adds when and where it started. Its result and
-progress are Celery's own (`celery-task-meta-<id>`).
+progress are Celery's own (`celery-task-meta-<id>`); its event log (`taskgate:events:<id>`) lists every
+state and progress change in order.
 """
 
 import contextlib
-from collections.abc import Awaitable, Callable
+import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ParamSpec, TypeVar
+from typing import cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from taskgate_api.errors import ServiceUnavailableError
+from taskgate_api.errors import redis_errors
 from taskgate_api.results import ResultMeta
-from taskgate_contracts import TaskState, TaskView
-from taskgate_contracts.storage import RecordField, record_key, result_key
+from taskgate_contracts import Progress, TaskEventType, TaskState, TaskView
+from taskgate_contracts.storage import (
+    EVENTS_MAX_LENGTH,
+    EventField,
+    RecordField,
+    events_key,
+    record_key,
+    result_key,
+)
 
-P = ParamSpec("P")
-T = TypeVar("T")
+#: Stream entries as the client returns them: (id, fields), all bytes.
+_Entries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """One entry of a task's event log."""
+
+    id: str
+    type: TaskEventType
+    status: TaskState
+    progress: Progress
+    started_at: str | None
+    worker: str | None
+
+    def applied_to(self, view: TaskView) -> TaskView:
+        """The task as it was right after this event."""
+        return view.model_copy(
+            update={
+                "status": self.status,
+                "progress": self.progress,
+                "started_at": self.started_at or view.started_at,
+                "worker": self.worker or view.worker,
+            }
+        )
 
 
 class TaskRecords:
@@ -28,60 +60,85 @@ class TaskRecords:
         self._address = address
         self._expires = expires
 
-    async def _call(self, operation: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await operation(*args, **kwargs)
-        except (RedisError, OSError) as exc:
-            raise ServiceUnavailableError("redis", self._address, exc) from exc
-
     async def create(self, task_id: str) -> None:
         """Record that the task is queued; raises `ServiceUnavailableError` when Redis does not answer."""
-        await self._call(self._create, task_id)
-
-    async def _create(self, task_id: str) -> None:
-        key = record_key(task_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hset(key, RecordField.QUEUED_AT, datetime.now(UTC).isoformat())
-            pipe.expire(key, self._expires)
-            await pipe.execute()
+        record, events = record_key(task_id), events_key(task_id)
+        with redis_errors(self._address):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hset(record, RecordField.QUEUED_AT, _now())
+                pipe.expire(record, self._expires)
+                pipe.xadd(
+                    events,
+                    {EventField.TYPE: TaskEventType.STATE, EventField.STATUS: TaskState.QUEUED},
+                    maxlen=EVENTS_MAX_LENGTH,
+                )
+                pipe.expire(events, self._expires)
+                await pipe.execute()
 
     async def discard(self, task_id: str) -> None:
         """Forget a task that was never sent (RabbitMQ refused it); best effort."""
-        with contextlib.suppress(RedisError, OSError):  # if not, the record expires by itself
-            await self._redis.delete(record_key(task_id))
+        with contextlib.suppress(RedisError, OSError):  # if not, the records expire by themselves
+            await self._redis.delete(record_key(task_id), events_key(task_id))
 
     async def view(self, task_id: str) -> TaskView | None:
         """Everything known of the task, or None when it was never submitted or has expired."""
-        return await self._call(self._view, task_id)
-
-    async def _view(self, task_id: str) -> TaskView | None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(record_key(task_id))
-            pipe.get(result_key(task_id))
-            record, raw_meta = await pipe.execute()
+        with redis_errors(self._address):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hgetall(record_key(task_id))
+                pipe.get(result_key(task_id))
+                record, raw_meta = await pipe.execute()
         fields = {key.decode(): value.decode() for key, value in record.items()}
-        if raw_meta is None:
-            if not fields:
-                return None
-            started = RecordField.STARTED_AT in fields
-            state = TaskState.RUNNING if started else TaskState.QUEUED
-            return TaskView(task_id=task_id, status=state, **_timestamps(fields))
-        meta = ResultMeta.from_json(raw_meta)
-        status = meta.task_state
-        return TaskView(
+        if raw_meta is None and not fields:
+            return None
+        view = TaskView(
             task_id=task_id,
-            status=status,
-            progress=meta.progress,
-            result=meta.result_text if status is TaskState.COMPLETED else None,
-            error=meta.error if status is TaskState.FAILED else None,
-            finished_at=meta.date_done,
-            **_timestamps(fields, worker=meta.worker),
+            status=TaskState.RUNNING if RecordField.STARTED_AT in fields else TaskState.QUEUED,
+            queued_at=fields.get(RecordField.QUEUED_AT),
+            started_at=fields.get(RecordField.STARTED_AT),
+            worker=fields.get(RecordField.WORKER),
         )
+        return view if raw_meta is None else ResultMeta.from_json(raw_meta).applied_to(view)
+
+    async def events_after(self, task_id: str, cursor: str) -> list[LoggedEvent]:
+        """The task's logged events after `cursor` (an event id; "0-0" for all), oldest first."""
+        with redis_errors(self._address):
+            entries = cast(_Entries, await self._redis.xrange(events_key(task_id), f"({cursor}", "+"))
+        return [_logged_event(entry_id.decode(), fields) for entry_id, fields in entries]
+
+    async def last_event_id(self, task_id: str) -> str:
+        with redis_errors(self._address):
+            entries = cast(_Entries, await self._redis.xrevrange(events_key(task_id), "+", "-", 1))
+        return entries[0][0].decode() if entries else "0-0"
+
+    async def result(self, task_id: str) -> ResultMeta | None:
+        """The task's latest stored state, if any."""
+        with redis_errors(self._address):
+            raw = await self._redis.get(result_key(task_id))
+        return None if raw is None else ResultMeta.from_json(raw)
+
+    async def cancel(self, task_id: str) -> None:
+        """Mark the task cancelled: the worker skips it, or stops it at its next step."""
+        revoked = ResultMeta.revoked(task_id)
+        with redis_errors(self._address):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hset(record_key(task_id), RecordField.CANCELLED_AT, _now())
+                pipe.set(result_key(task_id), revoked, ex=self._expires)
+                pipe.publish(result_key(task_id), revoked)  # as the worker's backend does, for waiters
+                await pipe.execute()
 
 
-def _timestamps(fields: dict[str, str], worker: str | None = None) -> dict[str, object]:
-    return {
-        "queued_at": fields.get(RecordField.QUEUED_AT),
-        "started_at": fields.get(RecordField.STARTED_AT),
-        "worker": fields.get(RecordField.WORKER) or worker,
-    }
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _logged_event(entry_id: str, raw: dict[bytes, bytes]) -> LoggedEvent:
+    fields = {key.decode(): value.decode() for key, value in raw.items()}
+    progress = fields.get(EventField.PROGRESS)
+    return LoggedEvent(
+        id=entry_id,
+        type=TaskEventType(fields[EventField.TYPE]),
+        status=TaskState(fields[EventField.STATUS]),
+        progress=Progress.model_validate(json.loads(progress)) if progress else Progress(),
+        started_at=fields.get(EventField.STARTED_AT),
+        worker=fields.get(EventField.WORKER),
+    )

@@ -2,14 +2,16 @@
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from taskgate_contracts import PROGRESS_STATE, TIME_LIMIT_EXCEEDED, Progress, TaskState
+from taskgate_contracts import PROGRESS_STATE, TIME_LIMIT_EXCEEDED, Progress, TaskState, TaskView
+from taskgate_contracts.storage import CANCELLED_REASON
 
 #: Celery's states that end a task, and the ones that mean it failed.
 _SUCCESS = "SUCCESS"
-_FAILURE_STATES = frozenset({"FAILURE", "REVOKED"})
+_REVOKED = "REVOKED"
+_FAILURE_STATES = frozenset({"FAILURE", _REVOKED})
 _RUNNING_STATES = frozenset({PROGRESS_STATE, "STARTED"})
 _TIME_LIMIT_EXCEPTIONS = frozenset({"SoftTimeLimitExceeded", "TimeLimitExceeded"})
 
@@ -34,6 +36,20 @@ class ResultMeta:
             worker=meta.get("worker"),
         )
 
+    @staticmethod
+    def revoked(task_id: str) -> str:
+        """The state a cancelled task is stored in, in the format of Celery's Redis backend."""
+        return json.dumps(
+            {
+                "status": _REVOKED,
+                "result": {"exc_type": "TaskRevokedError", "exc_message": [CANCELLED_REASON]},
+                "traceback": None,
+                "children": [],
+                "date_done": datetime.now(UTC).isoformat(),
+                "task_id": task_id,
+            }
+        )
+
     @property
     def finished(self) -> bool:
         return self.state == _SUCCESS or self.state in _FAILURE_STATES
@@ -42,6 +58,8 @@ class ResultMeta:
     def task_state(self) -> TaskState:
         if self.state == _SUCCESS:
             return TaskState.COMPLETED
+        if self.state == _REVOKED:
+            return TaskState.CANCELLED
         if self.state in _FAILURE_STATES:
             return TaskState.FAILED
         return TaskState.RUNNING if self.state in _RUNNING_STATES else TaskState.QUEUED
@@ -62,6 +80,8 @@ class ResultMeta:
     @property
     def error(self) -> str:
         """Why the task failed, from the exception Celery stored; never a traceback."""
+        if self.state == _REVOKED:
+            return CANCELLED_REASON
         info = self.result if isinstance(self.result, dict) else {}
         exc_type = str(info.get("exc_type") or self.state.lower())
         if exc_type in _TIME_LIMIT_EXCEPTIONS:
@@ -70,3 +90,17 @@ class ResultMeta:
         if isinstance(message, list | tuple):
             message = " ".join(str(part) for part in message)
         return f"{exc_type}: {message}" if message else exc_type
+
+    def applied_to(self, view: TaskView) -> TaskView:
+        """The task's view with this state: status, progress, and the outcome once finished."""
+        status = self.task_state
+        return view.model_copy(
+            update={
+                "status": status,
+                "progress": self.progress,
+                "result": self.result_text if status is TaskState.COMPLETED else None,
+                "error": self.error if status in (TaskState.FAILED, TaskState.CANCELLED) else None,
+                "finished_at": self.date_done,
+                "worker": view.worker or self.worker,
+            }
+        )

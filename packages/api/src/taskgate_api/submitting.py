@@ -1,4 +1,8 @@
-"""Submitting a task: record it, send it by name, and — when asked — wait for its outcome."""
+"""Submitting a task: record it, send it by name, and — when asked — wait for its outcome.
+
+An `Idempotency-Key` makes a submission attach to the task an earlier request with that key sent; the
+task is sent only by the request that claimed the key.
+"""
 
 import asyncio
 import time
@@ -10,11 +14,12 @@ from pydantic import BaseModel
 
 from taskgate_api import metrics
 from taskgate_api.errors import ServiceUnavailableError
+from taskgate_api.idempotency import IdempotencyKeys
 from taskgate_api.records import TaskRecords
 from taskgate_api.results import ResultMeta
 from taskgate_api.sending import TaskSender
 from taskgate_api.waiting import ResultHub
-from taskgate_contracts import TaskSpec
+from taskgate_contracts import TaskSpec, TaskView
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,27 +34,69 @@ class Submitter:
     records: TaskRecords
     sender: TaskSender
     hub: ResultHub
+    keys: IdempotencyKeys
 
-    async def submit_and_wait(self, spec: TaskSpec[Any, Any], args: BaseModel, deadline: float) -> Submission:
+    async def submit(self, spec: TaskSpec[Any, Any], args: BaseModel, idempotency_key: str | None) -> str:
+        """Queue the task (or find the one queued under the same key); its id."""
+        task_id, new = await self._claim(args, idempotency_key)
+        if new:
+            await self._send(spec, args, task_id, idempotency_key)
+        return task_id
+
+    async def submit_and_wait(
+        self, spec: TaskSpec[Any, Any], args: BaseModel, deadline: float, idempotency_key: str | None
+    ) -> Submission:
         """Queue the task and wait for its outcome until `deadline` (a `time.monotonic()` value)."""
-        task_id = str(uuid.uuid4())
+        task_id, new = await self._claim(args, idempotency_key)
         # Interest is registered before the task is sent, so even an instant result is not missed.
         with self.hub.expect(task_id) as outcome:
-            await self._send(spec, args, task_id)
-            waited_from = time.monotonic()
-            try:
-                async with asyncio.timeout(max(deadline - waited_from, 0)):
-                    result: ResultMeta | None = await outcome
-            except TimeoutError:
-                result = None
-            metrics.WAIT_SECONDS.observe(time.monotonic() - waited_from)
-        return Submission(task_id, result)
+            if new:
+                await self._send(spec, args, task_id, idempotency_key)
+            else:
+                _resolve_if_finished(outcome, await self.records.result(task_id))
+            return Submission(task_id, await _until(outcome, deadline))
 
-    async def _send(self, spec: TaskSpec[Any, Any], args: BaseModel, task_id: str) -> None:
+    async def wait(self, task_id: str, deadline: float) -> TaskView | None:
+        """The task's view once it has finished, or as it is at `deadline`; None if it does not exist."""
+        with self.hub.expect(task_id) as outcome:
+            view = await self.records.view(task_id)
+            if view is None or view.status.terminal:
+                return view
+            await _until(outcome, deadline)
+        return await self.records.view(task_id)
+
+    async def _claim(self, args: BaseModel, idempotency_key: str | None) -> tuple[str, bool]:
+        task_id = str(uuid.uuid4())
+        if idempotency_key is None:
+            return task_id, True
+        claim = await self.keys.claim(idempotency_key, args, task_id)
+        return claim.task_id, claim.new
+
+    async def _send(
+        self, spec: TaskSpec[Any, Any], args: BaseModel, task_id: str, idempotency_key: str | None
+    ) -> None:
         await self.records.create(task_id)
         try:
             await self.sender.send(spec, args, task_id)
         except ServiceUnavailableError:
             await self.records.discard(task_id)
+            if idempotency_key is not None:
+                await self.keys.release(idempotency_key)
             raise
         metrics.TASKS_SUBMITTED.labels(task=spec.name).inc()
+
+
+def _resolve_if_finished(outcome: asyncio.Future[ResultMeta], stored: ResultMeta | None) -> None:
+    if stored is not None and stored.finished and not outcome.done():
+        outcome.set_result(stored)
+
+
+async def _until(outcome: asyncio.Future[ResultMeta], deadline: float) -> ResultMeta | None:
+    waited_from = time.monotonic()
+    try:
+        async with asyncio.timeout(max(deadline - waited_from, 0)):
+            return await outcome
+    except TimeoutError:
+        return None
+    finally:
+        metrics.WAIT_SECONDS.observe(time.monotonic() - waited_from)

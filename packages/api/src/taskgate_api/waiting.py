@@ -1,18 +1,18 @@
-"""Waiting for results, pushed from Redis.
+"""Learning of task state changes, pushed from Redis.
 
 The worker's result backend publishes every state change on the channel `celery-task-meta-<id>`. One
-pattern subscription, on one connection, serves every request waiting in this process: a waiter is a
-future in a dict keyed by task id, resolved by the listener the moment the result is published. No
-polling, no thread and no Redis command per waiting request.
+pattern subscription, on one connection, serves every request in this process that waits for or follows
+a task: each registers a listener keyed by task id, called by the subscription the moment a change is
+published. No polling, no thread and no Redis command per waiting request.
 
 Whenever the subscription is (re)established, results that were published while nobody listened are
-fetched once for every current waiter, so a Redis restart delays an answer but never loses it.
+fetched once for every current listener, so a Redis restart delays an answer but never loses it.
 """
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
@@ -27,12 +27,14 @@ log = logging.getLogger(__name__)
 _RECONNECT_DELAY_MIN = 0.1
 _RECONNECT_DELAY_MAX = 2.0
 
+Listener = Callable[[ResultMeta], None]
+
 
 class ResultHub:
     def __init__(self, redis: Redis) -> None:
-        # `redis` must have no socket read timeout: the subscription is quiet for as long as no task ends.
+        # `redis` must have no socket read timeout: the subscription is quiet for as long as nothing changes.
         self._redis = redis
-        self._waiters: dict[str, set[asyncio.Future[ResultMeta]]] = {}
+        self._listeners: dict[str, set[Listener]] = {}
         self._listening = asyncio.Event()
 
     @property
@@ -41,21 +43,40 @@ class ResultHub:
 
     @property
     def waiting(self) -> int:
-        return len(self._waiters)
+        """Tasks somebody in this process is waiting for or following."""
+        return len(self._listeners)
+
+    @contextlib.contextmanager
+    def listen(self, task_id: str, listener: Listener) -> Iterator[None]:
+        """Call `listener` with every state change of the task while inside; enter before sending it."""
+        self._listeners.setdefault(task_id, set()).add(listener)
+        try:
+            yield
+        finally:
+            listeners = self._listeners.get(task_id)
+            if listeners is not None:
+                listeners.discard(listener)
+                if not listeners:
+                    del self._listeners[task_id]
 
     @contextlib.contextmanager
     def expect(self, task_id: str) -> Iterator[asyncio.Future[ResultMeta]]:
-        """Register interest in a task's outcome; enter this before the task is sent."""
+        """A future resolved with the task's final state."""
         future: asyncio.Future[ResultMeta] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(task_id, set()).add(future)
-        try:
+
+        def on_change(meta: ResultMeta) -> None:
+            if meta.finished and not future.done():
+                future.set_result(meta)
+
+        with self.listen(task_id, on_change):
             yield future
-        finally:
-            waiters = self._waiters.get(task_id)
-            if waiters is not None:
-                waiters.discard(future)
-                if not waiters:
-                    del self._waiters[task_id]
+
+    @contextlib.contextmanager
+    def follow(self, task_id: str) -> Iterator["asyncio.Queue[ResultMeta]"]:
+        """A queue of every state change of the task, in the order they were published."""
+        changes: asyncio.Queue[ResultMeta] = asyncio.Queue()
+        with self.listen(task_id, changes.put_nowait):
+            yield changes
 
     async def run(self) -> None:
         """Keep the subscription alive until cancelled, reconnecting with backoff."""
@@ -86,24 +107,18 @@ class ResultHub:
 
     def _deliver(self, channel: bytes, data: bytes) -> None:
         task_id = channel[len(RESULT_KEY_PREFIX) :].decode()
-        if task_id not in self._waiters:  # most messages are progress or other processes' tasks
-            return
-        meta = ResultMeta.from_json(data)
-        if meta.finished:
-            self._resolve(task_id, meta)
+        if task_id in self._listeners:  # most messages are other processes' tasks
+            self._notify(task_id, ResultMeta.from_json(data))
 
-    def _resolve(self, task_id: str, meta: ResultMeta) -> None:
-        for future in self._waiters.get(task_id, ()):
-            if not future.done():
-                future.set_result(meta)
+    def _notify(self, task_id: str, meta: ResultMeta) -> None:
+        for listener in tuple(self._listeners.get(task_id, ())):
+            listener(meta)
 
     async def _catch_up(self) -> None:
-        task_ids = list(self._waiters)
+        task_ids = list(self._listeners)
         if not task_ids:
             return
         stored = await self._redis.mget([result_key(task_id) for task_id in task_ids])
         for task_id, raw in zip(task_ids, stored, strict=True):
             if raw is not None:
-                meta = ResultMeta.from_json(raw)
-                if meta.finished:
-                    self._resolve(task_id, meta)
+                self._notify(task_id, ResultMeta.from_json(raw))

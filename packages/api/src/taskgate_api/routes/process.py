@@ -6,7 +6,8 @@ import time
 from fastapi import APIRouter, Response
 
 from taskgate_api import metrics
-from taskgate_api.dependencies import ReceivedAt, ServicesDep
+from taskgate_api.config import ApiSettings
+from taskgate_api.dependencies import IdempotencyKey, ReceivedAt, ServicesDep
 from taskgate_api.errors import validation_error
 from taskgate_api.responses import model_response
 from taskgate_contracts import (
@@ -22,6 +23,17 @@ from taskgate_contracts import (
 )
 
 router = APIRouter(tags=["process"])
+
+
+def checked_delay(body: ProcessRequest, settings: ApiSettings) -> float:
+    """The body's delay, refused with a 422 when it is above MAX_DELAY."""
+    if body.delay > settings.max_delay:
+        raise validation_error(
+            ("body", "delay"),
+            f"Input should be less than or equal to {settings.max_delay:g} (MAX_DELAY)",
+            "less_than_equal",
+        )
+    return body.delay
 
 
 @router.post(
@@ -40,21 +52,23 @@ router = APIRouter(tags=["process"])
         503: {"model": ServiceUnavailableResponse, "description": "RabbitMQ or Redis is unreachable."},
     },
 )
-async def process(body: ProcessRequest, services: ServicesDep, received_at: ReceivedAt) -> Response:
+async def process(
+    body: ProcessRequest,
+    services: ServicesDep,
+    received_at: ReceivedAt,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     settings = services.settings
-    if body.delay > settings.max_delay:
-        raise validation_error(
-            ("body", "delay"),
-            f"Input should be less than or equal to {settings.max_delay:g} (MAX_DELAY)",
-            "less_than_equal",
-        )
+    args = ProcessArgs(delay=checked_delay(body, settings))
     submission = await services.submitter.submit_and_wait(
-        PROCESS, ProcessArgs(delay=body.delay), deadline=received_at + settings.task_timeout
+        PROCESS, args, deadline=received_at + settings.task_timeout, idempotency_key=idempotency_key
     )
     elapsed = time.monotonic() - received_at
     task_id, outcome = submission.task_id, submission.outcome
     if outcome is None:
         metrics.OUTCOMES.labels(outcome="pending").inc()
+        if settings.on_timeout == "cancel":
+            await services.records.cancel(task_id)
         retry_after = max(1, math.ceil(min(body.delay - elapsed, settings.task_timeout)))
         return model_response(
             PendingResponse(time=elapsed, task_id=task_id),

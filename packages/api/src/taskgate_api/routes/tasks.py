@@ -1,23 +1,163 @@
-"""`GET /tasks/{task_id}`: where a task is — queued, running (with progress), completed or failed."""
+"""`/tasks`: submit a job and follow it — its state, a wait for its end, its events, its cancellation."""
 
-from fastapi import APIRouter, HTTPException
+import re
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
-from taskgate_api.dependencies import ServicesDep
-from taskgate_contracts import NotFoundResponse, ServiceUnavailableResponse, TaskView
+from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
-router = APIRouter(tags=["tasks"])
+from taskgate_api.dependencies import IdempotencyKey, ReceivedAt, ServicesDep
+from taskgate_api.errors import validation_error
+from taskgate_api.responses import model_response
+from taskgate_api.routes.process import checked_delay
+from taskgate_api.streaming import FINAL_EVENT_ID, task_events
+from taskgate_contracts import (
+    PROCESS,
+    ConflictResponse,
+    NotFoundResponse,
+    ProcessArgs,
+    ProcessRequest,
+    ServiceUnavailableResponse,
+    SubmittedResponse,
+    TaskLinks,
+    TaskView,
+    ValidationErrorResponse,
+)
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+Responses = dict[int | str, dict[str, Any]]
+_EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")
+_NOT_FOUND: Responses = {404: {"model": NotFoundResponse, "description": "No such task, or it has expired."}}
+_UNAVAILABLE: Responses = {
+    503: {"model": ServiceUnavailableResponse, "description": "RabbitMQ or Redis is unreachable."}
+}
+_INVALID: Responses = {422: {"model": ValidationErrorResponse, "description": "The request is not valid."}}
+
+
+def _not_found(task_id: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"task {task_id} was never submitted or has expired")
+
+
+def _known_id(task_id: str) -> str:
+    """Only ids the api hands out are looked up; anything else was never submitted."""
+    try:
+        return str(uuid.UUID(task_id))
+    except ValueError:
+        raise _not_found(task_id) from None
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Queue a job and answer at once",
+    response_model=SubmittedResponse,
+    responses={**_INVALID, **_UNAVAILABLE},
+)
+async def submit(
+    body: ProcessRequest, services: ServicesDep, idempotency_key: IdempotencyKey = None
+) -> Response:
+    args = ProcessArgs(delay=checked_delay(body, services.settings))
+    task_id = await services.submitter.submit(PROCESS, args, idempotency_key)
+    links = TaskLinks.for_task(task_id)
+    return model_response(SubmittedResponse(task_id=task_id, links=links), 202, {"Location": links.self})
 
 
 @router.get(
-    "/tasks/{task_id}",
+    "/{task_id}",
     summary="The state of a task",
+    responses={**_NOT_FOUND, **_INVALID, **_UNAVAILABLE},
+)
+async def get_task(
+    task_id: str,
+    services: ServicesDep,
+    received_at: ReceivedAt,
+    wait: Annotated[
+        float | None,
+        Query(
+            ge=0,
+            allow_inf_nan=False,
+            description="Wait up to this many seconds (≤ TASK_TIMEOUT) for the end.",
+        ),
+    ] = None,
+) -> TaskView:
+    task_id = _known_id(task_id)
+    if wait:
+        limit = services.settings.task_timeout
+        if wait > limit:
+            raise validation_error(
+                ("query", "wait"),
+                f"Input should be less than or equal to {limit:g} (TASK_TIMEOUT)",
+                "less_than_equal",
+            )
+        view = await services.submitter.wait(task_id, deadline=received_at + wait)
+    else:
+        view = await services.records.view(task_id)
+    if view is None:
+        raise _not_found(task_id)
+    return view
+
+
+@router.delete(
+    "/{task_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Cancel a task",
+    description="A queued task never starts; a running one stops within a second.",
+    response_model=TaskView,
     responses={
-        404: {"model": NotFoundResponse, "description": "No such task, or it has expired."},
-        503: {"model": ServiceUnavailableResponse, "description": "Redis is unreachable."},
+        **_NOT_FOUND,
+        409: {"model": ConflictResponse, "description": "The task has already finished."},
+        **_UNAVAILABLE,
     },
 )
-async def get_task(task_id: str, services: ServicesDep) -> TaskView:
+async def cancel(task_id: str, services: ServicesDep) -> Response:
+    task_id = _known_id(task_id)
     view = await services.records.view(task_id)
     if view is None:
-        raise HTTPException(404, f"task {task_id} was never submitted or has expired")
-    return view
+        raise _not_found(task_id)
+    if view.status.terminal:
+        conflict = ConflictResponse(detail=f"task {task_id} has already finished", status=view.status)
+        return model_response(conflict, 409)
+    await services.records.cancel(task_id)
+    return model_response(await services.records.view(task_id) or view, 202)
+
+
+@router.get(
+    "/{task_id}/events",
+    summary="Follow a task as Server-Sent Events",
+    description=(
+        "A `snapshot` event first, then a `progress` or `state` event for every change, ending after the "
+        "event whose task status is terminal; its id is `final`. Each event's `data` is the task, as "
+        "`GET /tasks/{task_id}` reports it. Send `Last-Event-ID` to resume after an event."
+    ),
+    response_class=EventSourceResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "The stream of events."},
+        **_NOT_FOUND,
+        **_INVALID,
+        **_UNAVAILABLE,
+    },
+)
+async def events(
+    task_id: str,
+    services: ServicesDep,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> EventSourceResponse:
+    task_id = _known_id(task_id)
+    if (
+        last_event_id is not None
+        and last_event_id != FINAL_EVENT_ID
+        and not _EVENT_ID.fullmatch(last_event_id)
+    ):
+        raise validation_error(("header", "Last-Event-ID"), "not an event id of this stream", "value_error")
+    if await services.records.view(task_id) is None:
+        raise _not_found(task_id)
+    source = task_events(task_id, services.records, services.submitter.hub, last_event_id)
+
+    async def stream() -> AsyncIterator[ServerSentEvent]:
+        async for event in source:
+            yield ServerSentEvent(event.task.model_dump_json(), event=event.type, id=event.id)
+
+    return EventSourceResponse(stream(), ping=services.settings.sse_heartbeat)

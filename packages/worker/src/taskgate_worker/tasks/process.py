@@ -1,15 +1,20 @@
-"""The process task: `delay` seconds of simulated work, reporting its progress as it goes."""
+"""The process task: `delay` seconds of simulated work, reporting its progress as it goes.
+
+A cancelled task (the api marks it in Redis) is skipped when it comes up, or stops at its next step —
+steps are half a second apart, so a running task stops within a second. Celery's `Ignore` ends it without
+storing a state: the api has already stored it as cancelled.
+"""
 
 import math
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from celery import Celery, Task
+from celery.exceptions import Ignore
 from pydantic import ValidationError
 
 from taskgate_contracts import PROCESS, PROGRESS_STATE, ProcessArgs, Progress
-from taskgate_contracts.storage import RecordField, record_key
+from taskgate_worker.journal import note_progress, note_start
 
 #: Seconds between two progress reports.
 STEP_SECONDS = 0.5
@@ -21,8 +26,9 @@ def register(app: Celery) -> None:
 
 def process(task: Task, **kwargs: Any) -> dict[str, Any]:
     args = _validated(kwargs)
-    _record_start(task)
-    # A delay-0 job writes nothing but its result: it is the hot path the latency benchmark measures.
+    if note_start(task):
+        raise Ignore()
+    # A delay-0 job writes nothing more but its result: it is the hot path the latency benchmark measures.
     if args.delay > 0:
         _sleep_reporting_progress(task, args.delay)
     return PROCESS.result(delay=args.delay).model_dump(mode="json")
@@ -38,25 +44,6 @@ def _validated(kwargs: dict[str, Any]) -> ProcessArgs:
         )
         # A builtin exception: the api rebuilds the failure without importing the worker.
         raise ValueError(f"invalid arguments for {PROCESS.name}: {reasons}") from None
-
-
-def _record_start(task: Task) -> None:
-    """Note when and where the task started, beside the result Celery keeps."""
-    backend = task.app.backend
-    key = record_key(task.request.id)
-    fields = {
-        RecordField.STARTED_AT: datetime.now(UTC).isoformat(),
-        RecordField.WORKER: task.request.hostname,
-    }
-
-    def write() -> None:
-        with backend.client.pipeline() as pipe:
-            pipe.hset(key, mapping=fields)
-            pipe.expire(key, backend.expires)
-            pipe.execute()
-
-    # The backend's own retry policy, so a Redis blip delays the record instead of failing the job.
-    backend.ensure(write, ())
 
 
 def _sleep_reporting_progress(task: Task, delay: float) -> None:
@@ -77,4 +64,7 @@ def _report(task: Task, *, step: int, steps: int, slept: float, delay: float) ->
         total=steps,
         message=f"slept {slept:g} of {delay:g} s",
     )
+    # Logged before it is published, so a follower woken by the publish finds it in the log.
+    if note_progress(task, progress):
+        raise Ignore()
     task.update_state(state=PROGRESS_STATE, meta=progress.model_dump(mode="json"))

@@ -1,0 +1,116 @@
+"""A task's event stream: snapshot, every logged change in order, the final state; exact resumption."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import fakeredis
+import pytest
+
+from taskgate_api.records import TaskRecords
+from taskgate_api.streaming import FINAL_EVENT_ID, task_events
+from taskgate_api.waiting import ResultHub
+from taskgate_contracts import Progress, TaskEvent, TaskEventType, TaskState
+from taskgate_contracts.storage import EventField, events_key, result_key
+
+TASK = "6f1c0000-0000-0000-0000-000000000001"
+
+
+@pytest.fixture
+async def hub(redis: fakeredis.FakeAsyncRedis) -> AsyncIterator[ResultHub]:
+    hub = ResultHub(redis)
+    task = asyncio.create_task(hub.run())
+    while not hub.listening:
+        await asyncio.sleep(0.001)
+    yield hub
+    task.cancel()
+
+
+@pytest.fixture
+def records(redis: fakeredis.FakeAsyncRedis) -> TaskRecords:
+    return TaskRecords(redis, "127.0.0.1:6379", expires=60)
+
+
+async def worker_reports(redis: fakeredis.FakeAsyncRedis, percent: float) -> None:
+    """What the worker does at a progress step: log the event, then store and publish the state."""
+    progress = Progress(percent=percent, current=int(percent), total=100)
+    await redis.xadd(
+        events_key(TASK),
+        {
+            EventField.TYPE: "progress",
+            EventField.STATUS: "running",
+            EventField.PROGRESS: progress.model_dump_json(),
+        },
+    )
+    meta = json.dumps({"status": "PROGRESS", "result": progress.model_dump()})
+    await redis.set(result_key(TASK), meta)
+    await redis.publish(result_key(TASK), meta)
+
+
+async def worker_finishes(redis: fakeredis.FakeAsyncRedis) -> None:
+    meta = json.dumps({"status": "SUCCESS", "result": {"result": "Запрос выполнен успешно", "delay": 1}})
+    await redis.set(result_key(TASK), meta)
+    await redis.publish(result_key(TASK), meta)
+
+
+async def collect(source: AsyncIterator[TaskEvent]) -> list[TaskEvent]:
+    return [event async for event in source]
+
+
+async def test_snapshot_then_changes_then_final(
+    redis: fakeredis.FakeAsyncRedis, hub: ResultHub, records: TaskRecords
+) -> None:
+    await records.create(TASK)
+    stream = asyncio.create_task(collect(task_events(TASK, records, hub, None)))
+    await asyncio.sleep(0.05)
+    for percent in (0, 50, 100):
+        await worker_reports(redis, percent)
+    await worker_finishes(redis)
+    events = await asyncio.wait_for(stream, 2)
+
+    assert [event.type for event in events] == ["snapshot", "progress", "progress", "progress", "state"]
+    assert events[0].task.status is TaskState.QUEUED
+    assert [event.task.progress.percent for event in events[1:4]] == [0, 50, 100]
+    assert events[-1].id == FINAL_EVENT_ID
+    assert events[-1].task.status is TaskState.COMPLETED
+    assert events[-1].task.result == "Запрос выполнен успешно"
+    assert len({event.id for event in events}) == len(events)
+
+
+async def test_resuming_sends_exactly_the_events_after_the_last_one_seen(
+    redis: fakeredis.FakeAsyncRedis, hub: ResultHub, records: TaskRecords
+) -> None:
+    await records.create(TASK)
+    for percent in (0, 50, 100):
+        await worker_reports(redis, percent)
+    await worker_finishes(redis)
+    everything = await collect(task_events(TASK, records, hub, "0-0"))
+    assert [event.type for event in everything] == ["state", "progress", "progress", "progress", "state"]
+
+    seen = everything[2].id
+    resumed = await collect(task_events(TASK, records, hub, seen))
+    assert [event.id for event in resumed] == [event.id for event in everything[3:]]
+    assert await collect(task_events(TASK, records, hub, FINAL_EVENT_ID)) == []
+
+
+async def test_finished_task_streams_one_final_snapshot(
+    redis: fakeredis.FakeAsyncRedis, hub: ResultHub, records: TaskRecords
+) -> None:
+    await records.create(TASK)
+    await worker_finishes(redis)
+    events = await collect(task_events(TASK, records, hub, None))
+    assert [(event.type, event.id, event.task.status) for event in events] == [
+        (TaskEventType.SNAPSHOT, FINAL_EVENT_ID, TaskState.COMPLETED)
+    ]
+
+
+async def test_cancelling_ends_the_stream(
+    redis: fakeredis.FakeAsyncRedis, hub: ResultHub, records: TaskRecords
+) -> None:
+    await records.create(TASK)
+    stream = asyncio.create_task(collect(task_events(TASK, records, hub, None)))
+    await asyncio.sleep(0.05)
+    await records.cancel(TASK)
+    events = await asyncio.wait_for(stream, 2)
+    assert events[-1].task.status is TaskState.CANCELLED
+    assert events[-1].task.error == "cancelled by request"

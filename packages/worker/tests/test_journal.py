@@ -1,0 +1,70 @@
+"""The event log the worker keeps, and cancellation marked by the api in Redis."""
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import cast
+
+import redis
+from celery.result import AsyncResult
+
+from taskgate_contracts import Progress
+from taskgate_contracts.storage import RecordField, events_key, record_key, result_key
+
+Send = Callable[..., AsyncResult]
+WAIT = 10
+
+
+def _logged(redis_client: redis.Redis, task_id: str) -> list[dict[str, str]]:
+    entries = cast(list[tuple[str, dict[str, str]]], redis_client.xrange(events_key(task_id)))
+    return [fields for _, fields in entries]
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_start_and_every_progress_step_are_logged_in_order(send: Send, redis_client: redis.Redis) -> None:
+    result = send(delay=1)
+    result.get(timeout=WAIT)
+    logged = _logged(redis_client, result.id)
+    assert [(event["type"], event["status"]) for event in logged] == [
+        ("state", "running"),
+        ("progress", "running"),
+        ("progress", "running"),
+        ("progress", "running"),
+    ]
+    assert logged[0]["worker"]
+    assert [Progress.model_validate_json(event["progress"]).percent for event in logged[1:]] == [0, 50, 100]
+    assert 0 < redis_client.ttl(events_key(result.id)) <= 300
+
+
+def test_a_task_cancelled_before_it_starts_never_runs(send: Send, redis_client: redis.Redis) -> None:
+    task_id = str(uuid.uuid4())
+    redis_client.hset(record_key(task_id), RecordField.CANCELLED_AT, "2026-11-24T10:00:00+00:00")
+    send(task_id=task_id, delay=0)
+    time.sleep(0.5)  # time enough for a delay-0 task to have run
+    assert redis_client.get(result_key(task_id)) is None
+    assert RecordField.STARTED_AT not in redis_client.hgetall(record_key(task_id))
+    assert _logged(redis_client, task_id) == []
+
+
+def test_a_running_task_stops_within_a_second_of_being_cancelled(
+    send: Send, redis_client: redis.Redis
+) -> None:
+    result = send(delay=5)
+    _wait_for(lambda: RecordField.STARTED_AT in redis_client.hgetall(record_key(result.id)))
+    redis_client.hset(record_key(result.id), RecordField.CANCELLED_AT, "2026-11-24T10:00:00+00:00")
+    cancelled = time.monotonic()
+    steps = len(_logged(redis_client, result.id))
+    time.sleep(1.0)
+    assert len(_logged(redis_client, result.id)) <= steps + 1  # at most the step already under way
+    meta = redis_client.get(result_key(result.id))
+    assert meta is None or json.loads(meta)["status"] == "PROGRESS"  # never SUCCESS
+    # The worker is free again: the next task runs at once.
+    assert send(delay=0).get(timeout=WAIT)["delay"] == 0
+    assert time.monotonic() - cancelled < 2
