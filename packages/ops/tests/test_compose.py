@@ -1,0 +1,138 @@
+"""docker-compose.yml, .env.example and the Dockerfiles, checked statically (no Docker engine runs here)."""
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from taskgate_ops.rendering import DEFINITIONS_MOUNT, rendered_files
+from taskgate_ops.topology import DEFAULT_VHOST
+
+ROOT = Path(__file__).resolve().parents[3]
+COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+COMPOSE: dict[str, Any] = yaml.safe_load(COMPOSE_TEXT)
+SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
+#: Long-running services built from a package, and the package each comes from.
+BUILT = {"api": "api", "worker": "worker", "flower": "ops"}
+HEALTH_PROBES = {
+    "rabbitmq": "rabbitmq-diagnostics --quiet ping",
+    "redis": "redis-cli ping",
+    "api": "http://127.0.0.1:8000/healthz",
+    "worker": "celery -A taskgate_worker.app inspect ping",
+    "flower": "http://127.0.0.1:5555/healthcheck",
+}
+
+
+def env_example() -> dict[str, str]:
+    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    pairs = [line.split("=", 1) for line in lines if line.strip() and not line.startswith("#")]
+    return {name.strip(): value for name, value in pairs}
+
+
+def published(service: str) -> set[int]:
+    return {int(str(port).split(":")[0]) for port in SERVICES[service].get("ports", [])}
+
+
+def test_every_service_is_there() -> None:
+    assert set(SERVICES) == {"rabbitmq", "rabbitmq-user", "redis", "api", "worker", "flower"}
+
+
+def test_the_seed_ports_are_published() -> None:
+    assert published("rabbitmq") == {5672, 15672}
+    assert published("api") == {8000}
+    assert published("flower") == {5555}
+
+
+def test_the_worker_can_be_scaled() -> None:
+    worker = SERVICES["worker"]
+    assert "ports" not in worker
+    assert "container_name" not in worker
+    assert "hostname" not in worker
+
+
+@pytest.mark.parametrize("service", sorted(HEALTH_PROBES))
+def test_every_long_running_service_has_its_health_check(service: str) -> None:
+    test = SERVICES[service]["healthcheck"]["test"]
+    assert test[0] in {"CMD", "CMD-SHELL"}
+    assert HEALTH_PROBES[service] in " ".join(test[1:])
+
+
+def test_dependencies_wait_for_health_or_completion() -> None:
+    for name, service in SERVICES.items():
+        for dependency, condition in service.get("depends_on", {}).items():
+            expected = (
+                "service_completed_successfully" if dependency == "rabbitmq-user" else "service_healthy"
+            )
+            assert condition == {"condition": expected}, (name, dependency)
+    for name in BUILT:
+        assert {"rabbitmq", "rabbitmq-user"} <= set(SERVICES[name]["depends_on"]), name
+    assert "redis" in SERVICES["api"]["depends_on"]
+    assert "redis" in SERVICES["worker"]["depends_on"]
+
+
+def test_every_variable_compose_uses_is_documented_in_env_example() -> None:
+    used = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", COMPOSE_TEXT))
+    assert used <= set(env_example())
+    assert "RABBITMQ_DEFAULT_PASS" in used
+
+
+def test_secrets_are_required_and_only_placeholders_are_committed() -> None:
+    for secret in ("RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS", "REDIS_PASSWORD", "FLOWER_BASIC_AUTH"):
+        assert f"${{{secret}:?set it in .env}}" in COMPOSE_TEXT
+        assert f"${{{secret}:-" not in COMPOSE_TEXT
+    values = env_example()
+    assert values["RABBITMQ_DEFAULT_PASS"] == values["REDIS_PASSWORD"] == "changethis"
+    assert values["FLOWER_BASIC_AUTH"].endswith(":changethis")
+
+
+def test_the_services_run_in_production_against_the_stack() -> None:
+    for name in BUILT:
+        environment = SERVICES[name]["environment"]
+        assert environment["ENVIRONMENT"] == "production"
+        assert environment["RABBITMQ_HOST"] == "rabbitmq"
+        assert environment["RABBITMQ_VHOST"] == DEFAULT_VHOST
+        # Redis asks for a password, so the URL carries it.
+        assert environment["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?")
+    assert SERVICES["rabbitmq-user"]["environment"]["RABBITMQ_VHOST"] == DEFAULT_VHOST
+    assert "--requirepass" in SERVICES["redis"]["command"]
+
+
+def test_rabbitmq_mounts_the_rendered_files() -> None:
+    # test_rendering checks these host copies against a fresh render; here, that they are what is mounted.
+    volumes = SERVICES["rabbitmq"]["volumes"]
+    mounts = dict(volume.split(":")[:2] for volume in volumes if volume.startswith("./"))
+    rendered = rendered_files(DEFAULT_VHOST)
+    assert mounts == {f"./packages/ops/rabbitmq/{name}": f"/etc/rabbitmq/{name}" for name in rendered}
+    assert DEFINITIONS_MOUNT in mounts.values()
+
+
+def test_every_mounted_host_file_exists() -> None:
+    for service in SERVICES.values():
+        for volume in service.get("volumes", []):
+            if volume.startswith("./"):
+                assert (ROOT / volume.split(":")[0]).is_file(), volume
+
+
+@pytest.mark.parametrize(("service", "package"), sorted(BUILT.items()))
+def test_each_image_is_built_from_its_package_dockerfile(service: str, package: str) -> None:
+    build = SERVICES[service]["build"]
+    assert build["context"] == "."
+    assert build["dockerfile"] == f"packages/{package}/Dockerfile"
+    assert (ROOT / build["dockerfile"]).is_file()
+
+
+@pytest.mark.parametrize("package", sorted(set(BUILT.values())))
+def test_each_dockerfile_is_multi_stage_slim_non_root_and_runs_a_console_script(package: str) -> None:
+    lines = (ROOT / "packages" / package / "Dockerfile").read_text(encoding="utf-8").splitlines()
+    stages = [line.split()[1] for line in lines if line.startswith("FROM ")]
+    assert stages == ["python:3.11-slim", "python:3.11-slim"]
+    assert "COPY --from=builder /wheels/deps /wheels/deps" in lines
+    (user,) = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert user not in {"root", "0"}
+    (entrypoint,) = [line.removeprefix("ENTRYPOINT ") for line in lines if line.startswith("ENTRYPOINT ")]
+    script = yaml.safe_load(entrypoint)[0]
+    pyproject = tomllib.loads((ROOT / "packages" / package / "pyproject.toml").read_text(encoding="utf-8"))
+    assert script in pyproject["project"]["scripts"]

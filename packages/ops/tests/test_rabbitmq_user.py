@@ -1,0 +1,67 @@
+"""The script compose runs to create the application user, run against this machine's RabbitMQ node."""
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from taskgate_ops.management import ManagementApi, segment
+
+SCRIPT = Path(__file__).resolve().parents[1] / "rabbitmq-user.sh"
+NODE = os.environ.get("RABBITMQ_TEST_NODE", "rabbit@localhost")
+
+
+@pytest.fixture
+def user(management: ManagementApi, vhost: str) -> Iterator[str]:
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("rabbitmqctl is not installed here")
+    management.put(f"/vhosts/{segment(vhost)}", {})
+    name = f"taskgate-ops-test-{uuid4().hex[:12]}"
+    yield name
+    if management.get(f"/users/{segment(name)}") is not None:
+        management.delete(f"/users/{segment(name)}")
+
+
+def run_script(user: str, password: str, vhost: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "RABBITMQ_NODE": NODE,
+        "RABBITMQ_DEFAULT_USER": user,
+        "RABBITMQ_DEFAULT_PASS": password,
+        "RABBITMQ_VHOST": vhost,
+    }
+    return subprocess.run(
+        ["sh", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_the_user_can_sign_in_with_its_permissions_and_a_rerun_changes_the_password(
+    user: str, vhost: str, management: ManagementApi
+) -> None:
+    first = run_script(user, "first-password", vhost)
+    assert first.returncode == 0, first.stderr
+    second = run_script(user, "second-password", vhost)
+    assert second.returncode == 0, second.stderr
+    assert f"RabbitMQ user {user} is ready on vhost {vhost}" in second.stdout
+
+    whoami = httpx.get(f"{management.url}/api/whoami", auth=(user, "second-password"))
+    assert whoami.json() == {"name": user, "tags": ["management"]}
+    assert httpx.get(f"{management.url}/api/whoami", auth=(user, "first-password")).status_code == 401
+    (permissions,) = management.get(f"/users/{segment(user)}/permissions")
+    assert (permissions["vhost"], permissions["configure"], permissions["write"], permissions["read"]) == (
+        vhost,
+        ".*",
+        ".*",
+        ".*",
+    )
+
+
+def test_a_missing_setting_is_named(user: str, vhost: str) -> None:
+    result = run_script(user, "", vhost)
+    assert result.returncode != 0
+    assert "set RABBITMQ_DEFAULT_PASS" in result.stderr
