@@ -7,7 +7,7 @@ import fakeredis
 import pytest
 from redis.asyncio import Redis
 
-from taskgate_api.waiting import ResultHub
+from taskgate_api.waiting import ResultHub, StoppedWaitingError
 from taskgate_contracts.storage import result_key
 
 SUCCESS = json.dumps({"status": "SUCCESS", "result": {"result": "ok", "delay": 0}})
@@ -76,4 +76,14 @@ async def test_lost_connection_is_retried() -> None:
     await asyncio.sleep(0.3)
     assert not hub.listening
     assert not task.done()  # still retrying, not crashed
+    task.cancel()
+
+
+async def test_stopping_releases_every_waiter_at_once(redis: fakeredis.FakeAsyncRedis) -> None:
+    hub, task = await running_hub(redis)
+    with hub.expect("a") as first, hub.expect("b") as second:
+        hub.stop_waiting()
+        for outcome in (first, second):
+            with pytest.raises(StoppedWaitingError):
+                await asyncio.wait_for(outcome, 1)
     task.cancel()

@@ -1,13 +1,28 @@
 """`taskgate-api` / `python -m taskgate_api`: serve the api with uvicorn."""
 
 import argparse
+from types import FrameType
 
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 
-from taskgate_api.app import create_app
+from taskgate_api.app import create_app, stop_waiting
 from taskgate_api.config import ApiSettings
 from taskgate_contracts import describe_settings_error
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, but a stop signal first answers every waiting request (`pending`, with its task id),
+    so clients are not left waiting up to TASK_TIMEOUT for a process that is going away."""
+
+    def __init__(self, app: FastAPI, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._app = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        stop_waiting(self._app)
+        super().handle_exit(sig, frame)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,7 +35,8 @@ def main(argv: list[str] | None = None) -> None:
         settings = ApiSettings()
     except ValidationError as error:
         parser.exit(2, describe_settings_error(error) + "\n")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    app = create_app(settings)
+    _Server(app, uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level)).run()
 
 
 if __name__ == "__main__":

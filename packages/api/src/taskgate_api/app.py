@@ -1,7 +1,9 @@
 """The FastAPI application: its lifespan owns the long-lived clients every request shares."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
@@ -13,6 +15,7 @@ from taskgate_api import errors
 from taskgate_api.arrival import StampArrival
 from taskgate_api.config import ApiSettings
 from taskgate_api.dependencies import Services
+from taskgate_api.guards import OPEN_PATHS, LimitBody, RequireApiKey
 from taskgate_api.health import Readiness
 from taskgate_api.idempotency import IdempotencyKeys
 from taskgate_api.records import TaskRecords
@@ -54,6 +57,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         ),
         readiness=Readiness(producer, redis, settings.broker_address, redis_address),
     )
+    app.state.loop = asyncio.get_running_loop()
     async with anyio.create_task_group() as background:
         background.start_soon(hub.run)
         try:
@@ -63,6 +67,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     producer.close()
     await redis.aclose()
     await subscriber.aclose()
+
+
+def stop_waiting(app: FastAPI) -> None:
+    """Answer every waiting request now; safe to call from a signal handler."""
+    loop: asyncio.AbstractEventLoop | None = getattr(app.state, "loop", None)
+    if loop is not None:
+        services: Services = app.state.services
+        loop.call_soon_threadsafe(services.submitter.hub.stop_waiting)
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -78,5 +90,32 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     errors.install(app)
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app)
+    # Added last, so outermost: the body limit and the key are checked before anything else runs.
     app.add_middleware(StampArrival)
+    app.add_middleware(LimitBody, limit=app.state.settings.max_body_bytes)
+    if app.state.settings.api_keys:
+        app.add_middleware(RequireApiKey, keys=app.state.settings.api_keys)
+        _document_bearer_auth(app)
     return app
+
+
+def _document_bearer_auth(app: FastAPI) -> None:
+    """Show in the OpenAPI document that every route but /healthz needs a bearer key, and may answer 401."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "apiKey": {"type": "http", "scheme": "bearer"}
+            }
+            for path, operations in schema["paths"].items():
+                if path in OPEN_PATHS:
+                    continue
+                for operation in operations.values():
+                    operation["security"] = [{"apiKey": []}]
+                    operation["responses"]["401"] = {"description": "A valid API key is required."}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,9 +1,9 @@
 """The api's settings, read from the environment (and `.env`)."""
 
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from taskgate_contracts import PROCESS, Connections
 
@@ -19,10 +19,22 @@ class ApiSettings(BaseSettings, Connections):
         "keep", description="What happens to a task POST /process stops waiting for: keep running, or cancel."
     )
     sse_heartbeat: float = Field(15.0, gt=0, description="Seconds between heartbeats on event streams.")
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated keys; if set, routes but /healthz need `Authorization: Bearer <key>`.",
+    )
+    max_body_bytes: int = Field(16_384, gt=0, description="Larger request bodies are refused with 413.")
     publish_timeout: float = Field(
         3.0, gt=0, description="Seconds to reach RabbitMQ before answering 503 (connect and retries)."
     )
     redis_timeout: float = Field(2.0, gt=0, description="Seconds a Redis command may take before 503.")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
 
     @model_validator(mode="after")
     def _timeouts_fit(self) -> Self:

@@ -20,11 +20,14 @@ RETRY_AFTER_UNAVAILABLE = "5"
 
 
 class ServiceUnavailableError(Exception):
-    """A service the api needs did not answer."""
+    """A service the api needs did not answer, or refused the work."""
 
-    def __init__(self, service: Service, address: str, reason: object) -> None:
+    def __init__(self, service: Service, address: str, reason: object, *, refused: bool = False) -> None:
         self.service = service
-        self.detail = f"{_DISPLAY_NAMES[service]} is unreachable at {address}: {reason}"
+        name = _DISPLAY_NAMES[service]
+        self.detail = (
+            f"{name} at {address}: {reason}" if refused else f"{name} is unreachable at {address}: {reason}"
+        )
         super().__init__(self.detail)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+from amqp.exceptions import MessageNacked
 from celery import Celery
 from kombu.entity import Queue
 from kombu.exceptions import OperationalError
@@ -68,6 +69,11 @@ class TaskSender:
         )
         try:
             await anyio.to_thread.run_sync(publish, limiter=self._limiter)
+        except MessageNacked as exc:
+            # With publisher confirms, a full queue (max-length, overflow reject-publish) nacks the message.
+            raise ServiceUnavailableError(
+                "rabbitmq", self._address, "the task queue is full, RabbitMQ refused the task", refused=True
+            ) from exc
         except self._errors as exc:
             raise ServiceUnavailableError("rabbitmq", self._address, exc) from exc
 

@@ -18,7 +18,7 @@ from taskgate_api.idempotency import IdempotencyKeys
 from taskgate_api.records import TaskRecords
 from taskgate_api.results import ResultMeta
 from taskgate_api.sending import TaskSender
-from taskgate_api.waiting import ResultHub
+from taskgate_api.waiting import ResultHub, StoppedWaitingError
 from taskgate_contracts import TaskSpec, TaskView
 
 
@@ -96,7 +96,7 @@ async def _until(outcome: asyncio.Future[ResultMeta], deadline: float) -> Result
     try:
         async with asyncio.timeout(max(deadline - waited_from, 0)):
             return await outcome
-    except TimeoutError:
+    except (TimeoutError, StoppedWaitingError):
         return None
     finally:
         metrics.WAIT_SECONDS.observe(time.monotonic() - waited_from)

@@ -30,11 +30,16 @@ _RECONNECT_DELAY_MAX = 2.0
 Listener = Callable[[ResultMeta], None]
 
 
+class StoppedWaitingError(Exception):
+    """The api is shutting down: waiters answer with what they have instead of waiting on."""
+
+
 class ResultHub:
     def __init__(self, redis: Redis) -> None:
         # `redis` must have no socket read timeout: the subscription is quiet for as long as nothing changes.
         self._redis = redis
         self._listeners: dict[str, set[Listener]] = {}
+        self._expected: set[asyncio.Future[ResultMeta]] = set()
         self._listening = asyncio.Event()
 
     @property
@@ -68,8 +73,18 @@ class ResultHub:
             if meta.finished and not future.done():
                 future.set_result(meta)
 
-        with self.listen(task_id, on_change):
-            yield future
+        self._expected.add(future)
+        try:
+            with self.listen(task_id, on_change):
+                yield future
+        finally:
+            self._expected.discard(future)
+
+    def stop_waiting(self) -> None:
+        """Release every waiter at once (they answer `pending`), as the api shuts down."""
+        for future in self._expected:
+            if not future.done():
+                future.set_exception(StoppedWaitingError())
 
     @contextlib.contextmanager
     def follow(self, task_id: str) -> Iterator["asyncio.Queue[ResultMeta]"]:
