@@ -1,0 +1,103 @@
+"""`AsyncTaskgateClient`: the taskgate api from asyncio code, with the same calls as `TaskgateClient`."""
+
+import asyncio
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from types import TracebackType
+from typing import Self, TypeVar
+
+import httpx
+
+from taskgate_contracts.client import calls
+from taskgate_contracts.client.base import ClientBase
+from taskgate_contracts.client.calls import Call, Plan
+from taskgate_contracts.client.following import TaskEventStream
+from taskgate_contracts.events import TaskEvent
+from taskgate_contracts.responses import CompletedResponse, PendingResponse, SubmittedResponse, TaskView
+
+ResultT = TypeVar("ResultT")
+
+
+class AsyncTaskgateClient(ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]):
+    """The taskgate api from asyncio code. Use it as an async context manager, or `aclose()` it."""
+
+    def _connect(
+        self, headers: dict[str, str], transport: httpx.AsyncBaseTransport | None
+    ) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.base_url, headers=headers, transport=transport)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def submit(self, delay: float, *, idempotency_key: str | None = None) -> SubmittedResponse:
+        return await self._send(calls.submit(delay, idempotency_key))
+
+    async def process(
+        self, delay: float, *, idempotency_key: str | None = None
+    ) -> CompletedResponse | PendingResponse:
+        return await self._send(calls.process(delay, idempotency_key, self.task_timeout))
+
+    async def get(self, task_id: str, wait: float | None = None) -> TaskView:
+        return await self._send(calls.get(task_id, wait))
+
+    # Not asyncio.timeout: running out of time answers the task's last view, never cuts a call short.
+    async def wait(self, task_id: str, timeout: float) -> TaskView:  # noqa: ASYNC109
+        return await self._run(calls.waiting(task_id, timeout, self.task_timeout))
+
+    async def cancel(self, task_id: str) -> TaskView:
+        return await self._send(calls.cancel(task_id))
+
+    async def events(self, task_id: str, last_event_id: str | None = None) -> AsyncGenerator[TaskEvent, None]:
+        """As `TaskgateClient.events`; to stop early, `aclose()` it (or use `contextlib.aclosing`)."""
+        stream = TaskEventStream(task_id, last_event_id)
+        while (pause := stream.next_connection()) is not None:
+            await asyncio.sleep(pause)
+            # aclosing: a consumer that stops early closes the open response at once, not at collection.
+            async with aclosing(self._connection(stream)) as connection:
+                async for event in connection:
+                    yield event
+
+    async def _connection(self, stream: TaskEventStream) -> AsyncGenerator[TaskEvent, None]:
+        call = stream.call()
+        try:
+            response = await self._http.send(call.request(self._http, self.timeout), stream=True)
+            try:
+                if not stream.accepts(response):
+                    await response.aread()
+                    raise call.read(response)
+                async for chunk in response.aiter_bytes():
+                    for event in stream.feed(chunk):
+                        yield event
+                    if stream.finished:
+                        return
+                for event in stream.end():
+                    yield event
+            finally:
+                await response.aclose()
+        except httpx.TransportError as problem:
+            stream.broke_off(calls.connection_error(self.base_url, problem))
+
+    async def _send(self, call: Call[ResultT]) -> ResultT:
+        try:
+            response = await self._http.send(call.request(self._http, self.timeout))
+        except httpx.TransportError as problem:
+            raise calls.connection_error(self.base_url, problem) from problem
+        return call.read(response)
+
+    async def _run(self, plan: Plan[ResultT]) -> ResultT:
+        call = next(plan)
+        while True:
+            answer = await self._send(call)
+            try:
+                call = plan.send(answer)
+            except StopIteration as done:
+                result: ResultT = done.value
+                return result

@@ -1,0 +1,124 @@
+"""What the client raises: one class per way the api can refuse, each with the status and the decoded body."""
+
+from typing import Generic, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from taskgate_contracts.responses import (
+    ConflictResponse,
+    FailedResponse,
+    NotFoundResponse,
+    ServiceUnavailableResponse,
+    ValidationErrorResponse,
+)
+
+BodyT = TypeVar("BodyT", covariant=True)
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class TaskgateError(Exception):
+    """Base of every error the client raises."""
+
+
+class ApiConnectionError(TaskgateError):
+    """The api could not be reached, or did not answer in time."""
+
+
+class ApiError(TaskgateError, Generic[BodyT]):
+    """The api answered with an error status, or with a body that is not what the contract promises."""
+
+    def __init__(self, message: str, status_code: int, body: BodyT) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+
+
+class InvalidRequestError(ApiError[ValidationErrorResponse]):
+    """422: the request was refused; `body.detail` says which part is wrong and why."""
+
+
+class UnauthorizedError(ApiError[str]):
+    """401: the api requires an API key and got none, or a wrong one; `body` is its explanation."""
+
+
+class NotFoundError(ApiError[NotFoundResponse]):
+    """404: no such task, or it has expired."""
+
+
+class ConflictError(ApiError[ConflictResponse]):
+    """409: the task's state does not allow it, for example cancelling a finished task."""
+
+
+class ServiceUnavailableError(ApiError[ServiceUnavailableResponse]):
+    """503: a service the api needs (RabbitMQ or Redis) is unreachable."""
+
+    @property
+    def service(self) -> str:
+        return self.body.service
+
+
+class TaskFailedError(ApiError[FailedResponse]):
+    """The task ran and failed: it raised, or ran past its time limit."""
+
+
+class ServerError(ApiError[str]):
+    """Any other 5xx: the api itself is broken; `body` is the text it sent."""
+
+
+def _decoded(response: httpx.Response, model: type[ModelT]) -> ModelT | None:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError:
+        return None
+
+
+def _text(response: httpx.Response) -> str:
+    """The `detail` of a JSON error body, else the body as text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return detail if isinstance(detail, str) else response.text
+
+
+def _invalid(body: ValidationErrorResponse) -> str:
+    problems = "; ".join(f"{'.'.join(map(str, error.loc))}: {error.msg}" for error in body.detail)
+    return f"invalid request: {problems}"
+
+
+def unexpected_answer(response: httpx.Response, expected: str) -> ApiError[str]:
+    """The api answered, but not as the contract says: a proxy's page, or a different service."""
+    text = response.text
+    return ApiError(
+        f"the api answered {response.status_code} with {text[:200]!r}, not {expected}",
+        response.status_code,
+        text,
+    )
+
+
+def error_for(response: httpx.Response) -> ApiError[object]:
+    """The error an error answer stands for; a body that does not fit its status makes it unexpected."""
+    status = response.status_code
+    if status == httpx.codes.UNPROCESSABLE_ENTITY and (
+        invalid := _decoded(response, ValidationErrorResponse)
+    ):
+        return InvalidRequestError(_invalid(invalid), status, invalid)
+    if status == httpx.codes.UNAUTHORIZED:
+        detail = _text(response)
+        return UnauthorizedError(f"unauthorized: {detail}", status, detail)
+    if status == httpx.codes.NOT_FOUND and (missing := _decoded(response, NotFoundResponse)):
+        return NotFoundError(missing.detail, status, missing)
+    if status == httpx.codes.CONFLICT and (conflict := _decoded(response, ConflictResponse)):
+        return ConflictError(conflict.detail, status, conflict)
+    if status == httpx.codes.SERVICE_UNAVAILABLE and (
+        unavailable := _decoded(response, ServiceUnavailableResponse)
+    ):
+        return ServiceUnavailableError(unavailable.detail, status, unavailable)
+    if status == httpx.codes.INTERNAL_SERVER_ERROR and (failed := _decoded(response, FailedResponse)):
+        return TaskFailedError(f"task {failed.task_id} failed: {failed.error}", status, failed)
+    if status >= httpx.codes.INTERNAL_SERVER_ERROR:
+        text = response.text
+        return ServerError(f"the api failed with {status}: {text[:200]!r}", status, text)
+    return unexpected_answer(response, "an answer the taskgate api gives")
