@@ -72,3 +72,14 @@ def integration(session: nox.Session) -> None:
     """The real worker and api as processes on this machine's RabbitMQ and Redis, over HTTP."""
     session.install(*[package_dir(name) for name in PACKAGES], *TEST_TOOLS, "httpx", "redis", "packaging")
     session.run("pytest", "tests", *session.posargs)
+
+
+@nox.session(default=False)
+def screenshots(session: nox.Session) -> None:
+    """Flower's task list and RabbitMQ's queue page on a live native stack, into docs/images/."""
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        session.error("Debian's chromium is needed: apt-get install -y chromium")
+    session.install(*[package_dir(name) for name in PACKAGES], "playwright", "httpx", "redis")
+    script = "packages/ops/scripts/screenshots.py"
+    session.run("python", script, "--chromium", str(chromium), "--out", "docs/images")
