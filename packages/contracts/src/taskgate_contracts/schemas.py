@@ -1,0 +1,136 @@
+"""The contract as JSON Schemas, one snapshot per released version.
+
+Everything that crosses a process boundary is here: what HTTP clients send (`requests`) and get back
+(`responses`, `events`), and what the api and the worker pass through RabbitMQ and Redis (`tasks`: each
+task's queue, argument and result schemas, and the progress it reports). A release writes
+`<out>/<version>/<group>.json` and commits it; `nox -s compat` checks every later contract against each
+committed snapshot, so a change that would break a released api or worker is caught before it ships.
+
+    python -m taskgate_contracts.schemas                     # print the current contract
+    python -m taskgate_contracts.schemas --out DIR           # write DIR/<version>/*.json
+    python -m taskgate_contracts.schemas --check DIR         # is DIR/<version>/ the current contract?
+"""
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from taskgate_contracts import responses
+from taskgate_contracts.events import TaskEvent
+from taskgate_contracts.progress import PROGRESS_STATE, Progress
+from taskgate_contracts.requests import ProcessRequest
+from taskgate_contracts.tasks import ALL_TASKS, TaskSpec
+from taskgate_contracts.version import __version__
+
+Schema = dict[str, Any]
+#: Group name (the file's stem) to the named schemas in it.
+Contract = dict[str, dict[str, Schema]]
+
+_RESPONSES: tuple[type[BaseModel], ...] = (
+    responses.CompletedResponse,
+    responses.PendingResponse,
+    responses.FailedResponse,
+    responses.SubmittedResponse,
+    responses.TaskView,
+    responses.ConflictResponse,
+    responses.NotFoundResponse,
+    responses.ValidationErrorResponse,
+    responses.ServiceUnavailableResponse,
+    responses.HealthResponse,
+    responses.ReadinessResponse,
+)
+
+
+def _models(models: Iterable[type[BaseModel]]) -> dict[str, Schema]:
+    return {model.__name__: model.model_json_schema() for model in models}
+
+
+def _task(spec: TaskSpec[Any, Any]) -> Schema:
+    return {
+        "queue": spec.queue,
+        "arguments": spec.args.model_json_schema(),
+        "result": spec.result.model_json_schema(),
+        "progress": {"state": PROGRESS_STATE, "meta": Progress.model_json_schema()},
+    }
+
+
+def export() -> Contract:
+    """The current contract, group by group."""
+    return {
+        "requests": _models([ProcessRequest]),
+        "responses": _models(_RESPONSES),
+        "events": _models([TaskEvent]),
+        "tasks": {spec.name: _task(spec) for spec in ALL_TASKS},
+    }
+
+
+def _dumps(document: dict[str, Schema]) -> str:
+    # Sorted and stable, so a snapshot changes only when the contract does.
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write(root: Path, version: str = __version__) -> list[Path]:
+    """Write the current contract as `root/<version>/<group>.json`; the paths written."""
+    folder = root / version
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for group, document in export().items():
+        path = folder / f"{group}.json"
+        path.write_text(_dumps(document), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def read(folder: Path) -> Contract:
+    """A snapshot written by `write`: every `<group>.json` in `folder`."""
+    return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.json"))}
+
+
+def snapshot_differences(root: Path, version: str = __version__) -> list[str]:
+    """The groups in which `root/<version>/` differs from the current contract; empty when it matches."""
+    folder = root / version
+    if not folder.is_dir():
+        return [f"no snapshot of {version} in {root}"]
+    snapshot = read(folder)
+    current = export()
+    return [
+        f"{group}.json differs from the current contract"
+        for group in sorted(snapshot.keys() | current.keys())
+        if snapshot.get(group) != current.get(group)
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m taskgate_contracts.schemas",
+        description=f"Export the JSON Schemas of taskgate-contracts {__version__}.",
+    )
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--out", type=Path, help="write the snapshot into OUT/<version>/")
+    action.add_argument("--check", type=Path, help="exit 1 unless CHECK/<version>/ is the current contract")
+    options = parser.parse_args(argv)
+    if options.out is not None:
+        for path in write(options.out):
+            print(f"wrote {path}")
+        return 0
+    if options.check is not None:
+        differences = snapshot_differences(options.check)
+        for difference in differences:
+            print(difference, file=sys.stderr)
+        if differences:
+            fix = f"python -m taskgate_contracts.schemas --out {options.check}"
+            print(f"write it with: {fix}", file=sys.stderr)
+            return 1
+        print(f"{options.check / __version__} is the current contract")
+        return 0
+    print(json.dumps(export(), indent=2, sort_keys=True, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

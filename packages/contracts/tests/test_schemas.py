@@ -1,0 +1,74 @@
+"""The exported JSON Schemas: what a release snapshots and `nox -s compat` checks later contracts against."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from taskgate_contracts import PROCESS, PROGRESS_STATE, __version__
+from taskgate_contracts.schemas import export, main, read, snapshot_differences, write
+
+
+def test_export_holds_every_group_that_crosses_a_process_boundary() -> None:
+    contract = export()
+
+    assert set(contract) == {"requests", "responses", "events", "tasks"}
+    assert "ProcessRequest" in contract["requests"]
+    responses = set(contract["responses"])
+    assert {"CompletedResponse", "PendingResponse", "FailedResponse", "TaskView"} <= responses
+    assert "TaskEvent" in contract["events"]
+
+
+def test_a_task_is_exported_with_its_queue_arguments_result_and_progress() -> None:
+    task = export()["tasks"][PROCESS.name]
+
+    assert task["queue"] == PROCESS.queue
+    assert task["arguments"]["properties"]["delay"]["type"] == "number"
+    assert task["result"]["required"] == ["delay"]
+    assert task["progress"]["state"] == PROGRESS_STATE
+    assert set(task["progress"]["meta"]["properties"]) == {"percent", "current", "total", "message"}
+
+
+def test_a_written_snapshot_reads_back_as_the_current_contract(tmp_path: Path) -> None:
+    written = write(tmp_path)
+
+    names = sorted(path.name for path in written)
+    assert names == ["events.json", "requests.json", "responses.json", "tasks.json"]
+    assert {path.parent for path in written} == {tmp_path / __version__}
+    assert read(tmp_path / __version__) == export()
+    assert snapshot_differences(tmp_path) == []
+
+
+def test_snapshot_files_are_stable_text(tmp_path: Path) -> None:
+    first = [path.read_bytes() for path in write(tmp_path / "a")]
+    second = [path.read_bytes() for path in write(tmp_path / "b")]
+
+    assert first == second
+    assert all(text.endswith(b"}\n") for text in first)
+
+
+def test_a_changed_snapshot_is_named_by_its_group(tmp_path: Path) -> None:
+    write(tmp_path)
+    requests = tmp_path / __version__ / "requests.json"
+    document = json.loads(requests.read_text())
+    fields = document["ProcessRequest"]["properties"]
+    fields["duration"] = fields.pop("delay")
+    requests.write_text(json.dumps(document))
+
+    assert snapshot_differences(tmp_path) == ["requests.json differs from the current contract"]
+
+
+def test_a_missing_snapshot_is_a_difference(tmp_path: Path) -> None:
+    assert snapshot_differences(tmp_path, "9.9.9") == [f"no snapshot of 9.9.9 in {tmp_path}"]
+
+
+def test_the_command_writes_checks_and_prints(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--check", str(tmp_path)]) == 1
+    assert "write it with: python -m taskgate_contracts.schemas --out" in capsys.readouterr().err
+
+    assert main(["--out", str(tmp_path)]) == 0
+    assert main(["--check", str(tmp_path)]) == 0
+    capsys.readouterr()
+
+    assert main([]) == 0
+    assert json.loads(capsys.readouterr().out) == export()
