@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from taskgate_api.config import ApiSettings
 from taskgate_api.errors import ServiceUnavailableError
 from taskgate_contracts import ALL_TASKS, TaskSpec
+from taskgate_contracts.messages import message_headers
 
 #: Producer connections kept open to RabbitMQ; sends beyond this wait for a free one.
 _PRODUCER_POOL_SIZE = 16
@@ -66,6 +67,8 @@ class TaskSender:
             kwargs=args.model_dump(mode="json"),
             queue=spec.queue,
             task_id=task_id,
+            # Names the contract version, so a worker on an older major version refuses it cleanly.
+            headers=message_headers(),
         )
         try:
             await anyio.to_thread.run_sync(publish, limiter=self._limiter)
