@@ -7,6 +7,8 @@ in front of the same worker and vhost as the other end-to-end tests.
 import re
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,23 +23,25 @@ TASK_NAME = "taskgate.process"
 EVENT_LAG = 20.0
 
 
+@contextmanager
+def flower_on(config: pytest.Config, vhost: str, worker: Service, workdir: Path) -> Iterator[Service]:
+    """`taskgate-ops flower` keeping its history in `workdir`, once it follows the worker."""
+    env = settings_env(
+        vhost, flower_basic_auth=f"{FLOWER_USER}:{FLOWER_PASSWORD}", flower_db=str(workdir / "flower.db")
+    )
+    port = free_port()
+    args = ["-m", "taskgate_ops", "flower", "--port", str(port), "--address", "127.0.0.1"]
+    with running(config, Service.start("flower", args, env, workdir, f"http://127.0.0.1:{port}")) as service:
+        # Flower follows the worker once its events arrive: the worker's heartbeat marks it online.
+        wait_until("Flower to see the worker online", lambda: online_workers(service) > 0, [service, worker])
+        yield service
+
+
 @pytest.fixture(scope="module")
 def flower(
     request: pytest.FixtureRequest, main_vhost: str, worker: Service, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
-    workdir = tmp_path_factory.mktemp("flower")
-    env = settings_env(
-        main_vhost,
-        flower_basic_auth=f"{FLOWER_USER}:{FLOWER_PASSWORD}",
-        flower_db=str(workdir / "flower.db"),
-    )
-    port = free_port()
-    args = ["-m", "taskgate_ops", "flower", "--port", str(port), "--address", "127.0.0.1"]
-    with running(
-        request.config, Service.start("flower", args, env, workdir, f"http://127.0.0.1:{port}")
-    ) as service:
-        # Flower follows the worker once its events arrive: the worker's heartbeat marks it online.
-        wait_until("Flower to see the worker online", lambda: online_workers(service) > 0, [service, worker])
+    with flower_on(request.config, main_vhost, worker, tmp_path_factory.mktemp("flower")) as service:
         yield service
 
 
@@ -62,35 +66,56 @@ def eventually(what: str, probe: Callable[[], Any], within: float = EVENT_LAG) -
     return found
 
 
-@pytest.fixture(scope="module")
-def task_ids(flower: Service, api: Service, task_keys: TaskKeys) -> list[str]:
-    """Three short jobs sent through the api, each answered `completed`."""
+def send_jobs(api: Service, keys: TaskKeys, delays: list[float]) -> list[str]:
+    """Jobs sent through the api one after the other, each answered `completed`."""
     ids = []
-    for delay in (0.2, 0.4, 0.6):
+    for delay in delays:
         response = httpx.post(f"{api.url}/process", json={"delay": delay}, timeout=30.0)
         assert response.status_code == httpx.codes.OK, response.text
         ids.append(response.json()["task_id"])
-        task_keys.add(ids[-1])
+        keys.add(ids[-1])
     return ids
+
+
+def succeeded_in(flower: Service, task_ids: list[str]) -> dict[str, Any] | None:
+    """Flower's records of the tasks, once it lists every one of them as succeeded."""
+    tasks: dict[str, Any] = flower_get(flower, "/api/tasks", taskname=TASK_NAME).json()
+    done = {
+        task_id: tasks[task_id] for task_id in task_ids if tasks.get(task_id, {}).get("state") == "SUCCESS"
+    }
+    return done if len(done) == len(task_ids) else None
+
+
+@pytest.fixture(scope="module")
+def task_ids(flower: Service, api: Service, task_keys: TaskKeys) -> list[str]:
+    return send_jobs(api, task_keys, [0.2, 0.4, 0.6])
 
 
 def test_flower_lists_each_task_with_state_received_runtime_and_worker(
     flower: Service, task_ids: list[str]
 ) -> None:
-    def listed() -> dict[str, Any] | None:
-        tasks: dict[str, Any] = flower_get(flower, "/api/tasks", taskname=TASK_NAME).json()
-        done = {
-            task_id: tasks[task_id]
-            for task_id in task_ids
-            if tasks.get(task_id, {}).get("state") == "SUCCESS"
-        }
-        return done if len(done) == len(task_ids) else None
-
-    for task_id, task in eventually("Flower to list the three tasks as succeeded", listed).items():
+    listed = eventually("Flower to list the tasks as succeeded", lambda: succeeded_in(flower, task_ids))
+    for task_id, task in listed.items():
         assert task["name"] == TASK_NAME, task_id
         assert task["received"] > 0
         assert task["runtime"] >= 0.2
         assert task["worker"].startswith("taskgate-test-")
+
+
+def test_a_restarted_flower_keeps_its_task_history(
+    request: pytest.FixtureRequest,
+    main_vhost: str,
+    worker: Service,
+    api: Service,
+    task_keys: TaskKeys,
+    tmp_path: Path,
+) -> None:
+    with flower_on(request.config, main_vhost, worker, tmp_path) as first:
+        task_ids = send_jobs(api, task_keys, [0.1])
+        eventually("Flower to list the task as succeeded", lambda: succeeded_in(first, task_ids))
+    # Stopped by SIGTERM, Flower wrote its state to FLOWER_DB; the new one has seen no event of the task.
+    with flower_on(request.config, main_vhost, worker, tmp_path) as second:
+        assert succeeded_in(second, task_ids) is not None
 
 
 def test_flower_counts_the_tasks_in_its_prometheus_metrics(flower: Service, task_ids: list[str]) -> None:
