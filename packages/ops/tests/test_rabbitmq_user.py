@@ -13,7 +13,6 @@ import pytest
 from taskgate_ops.management import ManagementApi, segment
 
 SCRIPT = Path(__file__).resolve().parents[1] / "rabbitmq-user.sh"
-NODE = os.environ.get("RABBITMQ_TEST_NODE", "rabbit@localhost")
 
 
 @pytest.fixture
@@ -27,10 +26,17 @@ def user(management: ManagementApi, vhost: str) -> Iterator[str]:
         management.delete(f"/users/{segment(name)}")
 
 
-def run_script(user: str, password: str, vhost: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture
+def node(management: ManagementApi) -> str:
+    """The local node's name, as rabbitmqctl addresses it."""
+    name: str = management.get("/overview")["node"]
+    return name
+
+
+def run_script(node: str, user: str, password: str, vhost: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
-        "RABBITMQ_NODE": NODE,
+        "RABBITMQ_NODE": node,
         "RABBITMQ_DEFAULT_USER": user,
         "RABBITMQ_DEFAULT_PASS": password,
         "RABBITMQ_VHOST": vhost,
@@ -41,11 +47,11 @@ def run_script(user: str, password: str, vhost: str) -> subprocess.CompletedProc
 
 
 def test_the_user_can_sign_in_with_its_permissions_and_a_rerun_changes_the_password(
-    user: str, vhost: str, management: ManagementApi
+    node: str, user: str, vhost: str, management: ManagementApi
 ) -> None:
-    first = run_script(user, "first-password", vhost)
+    first = run_script(node, user, "first-password", vhost)
     assert first.returncode == 0, first.stderr
-    second = run_script(user, "second-password", vhost)
+    second = run_script(node, user, "second-password", vhost)
     assert second.returncode == 0, second.stderr
     assert f"RabbitMQ user {user} is ready on vhost {vhost}" in second.stdout
 
@@ -61,7 +67,7 @@ def test_the_user_can_sign_in_with_its_permissions_and_a_rerun_changes_the_passw
     )
 
 
-def test_a_missing_setting_is_named(user: str, vhost: str) -> None:
-    result = run_script(user, "", vhost)
+def test_a_missing_setting_is_named(node: str, user: str, vhost: str) -> None:
+    result = run_script(node, user, "", vhost)
     assert result.returncode != 0
     assert "set RABBITMQ_DEFAULT_PASS" in result.stderr
