@@ -309,7 +309,8 @@ ERRORS = {
         "502",
     ),
     "404 not ours": (httpx.Response(404, text="no such page"), ApiError, "no such page", "not an answer"),
-    "418": (answer(418, {"detail": "teapot"}), ApiError, '{"detail":"teapot"}', "418"),
+    "413": (answer(413, {"detail": "too large"}), ApiError, '{"detail":"too large"}', r"\(413\): too large"),
+    "418": (answer(418, ["teapot"]), ApiError, '["teapot"]', "418 with .* not an answer"),
     "200 not a view": (answer(200, {"hello": "world"}), ApiError, '{"hello":"world"}', "not a TaskView"),
 }
 

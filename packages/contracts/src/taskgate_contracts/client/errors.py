@@ -73,14 +73,14 @@ def _decoded(response: httpx.Response, model: type[ModelT]) -> ModelT | None:
         return None
 
 
-def _text(response: httpx.Response) -> str:
-    """The `detail` of a JSON error body, else the body as text."""
+def _detail(response: httpx.Response) -> str | None:
+    """The `detail` of a JSON error body, the way the api explains a refusal."""
     try:
         body = response.json()
     except ValueError:
-        return response.text
+        return None
     detail = body.get("detail") if isinstance(body, dict) else None
-    return detail if isinstance(detail, str) else response.text
+    return detail if isinstance(detail, str) else None
 
 
 def _invalid(body: ValidationErrorResponse) -> str:
@@ -106,8 +106,8 @@ def error_for(response: httpx.Response) -> ApiError[object]:
     ):
         return InvalidRequestError(_invalid(invalid), status, invalid)
     if status == httpx.codes.UNAUTHORIZED:
-        detail = _text(response)
-        return UnauthorizedError(f"unauthorized: {detail}", status, detail)
+        reason = _detail(response) or response.text
+        return UnauthorizedError(f"unauthorized: {reason}", status, reason)
     if status == httpx.codes.NOT_FOUND and (missing := _decoded(response, NotFoundResponse)):
         return NotFoundError(missing.detail, status, missing)
     if status == httpx.codes.CONFLICT and (conflict := _decoded(response, ConflictResponse)):
@@ -121,4 +121,7 @@ def error_for(response: httpx.Response) -> ApiError[object]:
     if status >= httpx.codes.INTERNAL_SERVER_ERROR:
         text = response.text
         return ServerError(f"the api failed with {status}: {text[:200]!r}", status, text)
+    if (detail := _detail(response)) is not None:
+        # A refusal the api explains without a model of its own, such as 413 for a body too large.
+        return ApiError(f"the api refused the request ({status}): {detail}", status, response.text)
     return unexpected_answer(response, "an answer the taskgate api gives")
