@@ -6,6 +6,7 @@ from celery import Celery
 from kombu.entity import Exchange, Queue
 
 from taskgate_contracts import PROCESS
+from taskgate_worker.compat import check_contract_versions
 from taskgate_worker.config import InvalidSettingsError, WorkerSettings, load_settings
 from taskgate_worker.tasks import register_tasks
 
@@ -50,6 +51,7 @@ def create_app(settings: WorkerSettings) -> Celery:
         task_send_sent_event=True,
     )
     register_tasks(app)
+    check_contract_versions(app)
     return app
 
 
