@@ -40,6 +40,8 @@ def create_app(settings: WorkerSettings) -> Celery:
         # behind a busy process.
         worker_prefetch_multiplier=1,
         worker_concurrency=settings.worker_concurrency,
+        # What can never run goes to the dead-letter queue instead of being dropped or failed.
+        worker_consumer="taskgate_worker.poison:DeadLetteringConsumer",
         task_queues=[_process_queue()],
         task_default_queue=PROCESS.queue,
         task_default_exchange=PROCESS.queue,
