@@ -19,6 +19,7 @@ from kombu.message import Message
 from kombu.messaging import Producer
 
 from taskgate_contracts import PROCESS
+from taskgate_contracts.messages import CONTRACT_VERSION_HEADER
 from taskgate_contracts.storage import events_key, record_key, result_key
 from taskgate_worker.poison import DeadLetteringConsumer, poison_reason
 
@@ -117,6 +118,12 @@ def test_a_pickle_payload_is_never_unpickled(app: Celery) -> None:
 @pytest.mark.parametrize("kwargs", [{}, {"delay": 0}, {"delay": 2.5}])
 def test_a_task_the_api_would_send_passes(app: Celery, kwargs: dict[str, Any]) -> None:
     assert poison_reason(_message(Case(_task_body(**kwargs), "")), app) is None
+
+
+def test_arguments_of_a_newer_contract_are_left_to_the_version_check(app: Celery) -> None:
+    message = _message(POISONED["unknown argument"])
+    message.headers[CONTRACT_VERSION_HEADER] = "99.0.0"
+    assert poison_reason(message, app) is None
 
 
 def test_dead_lettering_rejects_without_requeue_and_says_why(
