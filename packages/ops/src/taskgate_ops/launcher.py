@@ -44,8 +44,9 @@ def stack(api_port: int, flower_port: int, concurrency: int | None, insecure_dev
     worker = [executable("taskgate-worker")]
     if concurrency is not None:
         worker += ["--concurrency", str(concurrency)]
+    # A native stack serves this machine only, as a developer's laptop should.
     api = [executable("taskgate-api"), "--host", "127.0.0.1", "--port", str(api_port)]
-    flower = [executable("taskgate-ops"), "flower", "--port", str(flower_port)]
+    flower = [executable("taskgate-ops"), "flower", "--address", "127.0.0.1", "--port", str(flower_port)]
     if insecure_dev:
         flower.append("--insecure-dev")
     return [
