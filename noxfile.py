@@ -70,7 +70,9 @@ def tests(session: nox.Session, package: str) -> None:
 @nox.session
 def integration(session: nox.Session) -> None:
     """The real worker and api as processes on this machine's RabbitMQ and Redis, over HTTP."""
-    session.install(*[package_dir(name) for name in PACKAGES], *TEST_TOOLS, "httpx", "redis", "packaging")
+    session.install(
+        *[package_dir(name) for name in PACKAGES], *TEST_TOOLS, "httpx", "redis", "packaging", "schemathesis"
+    )
     session.run("pytest", "tests", *session.posargs)
 
 

@@ -44,3 +44,32 @@ def test_bad_input_is_not_echoed(offline_client: TestClient) -> None:
     response = offline_client.post("/process", json={"delay": secret})
     assert response.status_code == 422
     assert secret not in response.text
+
+
+@pytest.mark.parametrize("key", [b"", b" leading-space", b"x" * 256, b"tab\tinside", "clé".encode("latin-1")])
+@pytest.mark.parametrize("path", ["/process", "/tasks"])
+def test_malformed_idempotency_keys_are_422(offline_client: TestClient, path: str, key: bytes) -> None:
+    response = offline_client.post(path, json={"delay": 0}, headers={"Idempotency-Key": key})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+
+
+@pytest.mark.parametrize("last_event_id", ["null", "1", "1-", "99999999999999999999-0", "final2"])
+def test_malformed_last_event_ids_are_422(offline_client: TestClient, last_event_id: str) -> None:
+    path = "/tasks/6f1c0000-0000-0000-0000-000000000000/events"
+    response = offline_client.get(path, headers={"Last-Event-ID": last_event_id})
+    assert response.status_code == 422, response.text
+
+
+def test_body_that_is_not_text_is_422(offline_client: TestClient) -> None:
+    response = offline_client.post(
+        "/process", content=b"\xff\xfe{", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "json_invalid"
+
+
+def test_wrong_method_lists_every_allowed_one(offline_client: TestClient) -> None:
+    response = offline_client.request("PUT", "/tasks/6f1c0000-0000-0000-0000-000000000000")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "DELETE, GET"

@@ -3,7 +3,6 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
@@ -11,11 +10,11 @@ from fastapi import FastAPI
 from prometheus_fastapi_instrumentator import Instrumentator
 from redis.asyncio import Redis
 
-from taskgate_api import errors
+from taskgate_api import documentation, errors
 from taskgate_api.arrival import StampArrival
 from taskgate_api.config import ApiSettings
 from taskgate_api.dependencies import Services
-from taskgate_api.guards import OPEN_PATHS, LimitBody, RequireApiKey
+from taskgate_api.guards import LimitBody, RequireApiKey
 from taskgate_api.health import Readiness
 from taskgate_api.idempotency import IdempotencyKeys
 from taskgate_api.records import TaskRecords
@@ -95,27 +94,5 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(LimitBody, limit=app.state.settings.max_body_bytes)
     if app.state.settings.api_keys:
         app.add_middleware(RequireApiKey, keys=app.state.settings.api_keys)
-        _document_bearer_auth(app)
+    documentation.describe_deployment(app, app.state.settings)
     return app
-
-
-def _document_bearer_auth(app: FastAPI) -> None:
-    """Show in the OpenAPI document that every route but /healthz needs a bearer key, and may answer 401."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
-            schema.setdefault("components", {})["securitySchemes"] = {
-                "apiKey": {"type": "http", "scheme": "bearer"}
-            }
-            for path, operations in schema["paths"].items():
-                if path in OPEN_PATHS:
-                    continue
-                for operation in operations.values():
-                    operation["security"] = [{"apiKey": []}]
-                    operation["responses"]["401"] = {"description": "A valid API key is required."}
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -20,12 +20,12 @@ class Services:
     readiness: Readiness
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def _received_at(request: Request) -> float:
+async def _received_at(request: Request) -> float:
     received: float = request.state.received_at
     return received
 
@@ -36,5 +36,12 @@ ReceivedAt = Annotated[float, Depends(_received_at)]
 #: The optional `Idempotency-Key` header of the POSTs that submit a task.
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias=IDEMPOTENCY_HEADER, description="The same key attaches to the same task; it runs once."),
+    Header(
+        alias=IDEMPOTENCY_HEADER,
+        description="The same key attaches to the same task; it runs once.",
+        min_length=1,
+        max_length=255,
+        # Visible ASCII, spaces only inside: what survives every proxy unchanged.
+        pattern=r"^[!-~]([ -~]*[!-~])?$",
+    ),
 ]

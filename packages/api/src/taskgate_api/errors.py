@@ -5,9 +5,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from taskgate_api.responses import model_response
 from taskgate_contracts import ErrorDetail, ServiceUnavailableResponse, ValidationErrorResponse
@@ -64,6 +67,31 @@ def _invalid_request(_: Request, exc: Exception) -> Response:
     return model_response(ValidationErrorResponse(detail=_details(exc.errors())), 422)
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's answer to a body it cannot even decode (not UTF-8): a body that is not JSON, so 422.
+        not_json = ErrorDetail(loc=["body"], msg="the body is not valid JSON text", type="json_invalid")
+        return model_response(ValidationErrorResponse(detail=[not_json]), 422)
+    if exc.status_code == 405:
+        # Starlette names only the methods of the first route on the path; a path may have several.
+        allowed = _allowed_methods(request.app, request.url.path)
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+    return await http_exception_handler(request, exc)
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI document lists for the path: every route's, not just the first's."""
+    methods = {
+        method.upper()
+        for template, operations in app.openapi()["paths"].items()
+        if compile_path(template)[0].match(path)
+        for method in operations
+    }
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ServiceUnavailableError, _service_unavailable)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,6 +1,5 @@
 """`/tasks`: submit a job and follow it — its state, a wait for its end, its events, its cancellation."""
 
-import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -9,7 +8,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from taskgate_api.dependencies import IdempotencyKey, ReceivedAt, ServicesDep
-from taskgate_api.errors import validation_error
+from taskgate_api.errors import ServiceUnavailableError, validation_error
 from taskgate_api.responses import model_response
 from taskgate_api.routes.process import checked_delay
 from taskgate_api.streaming import FINAL_EVENT_ID, task_events
@@ -29,12 +28,18 @@ from taskgate_contracts import (
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 Responses = dict[int | str, dict[str, Any]]
-_EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")
+#: The ids this stream gives its events: Redis stream entry ids, and `final` for the last one.
+_EVENT_ID = rf"^(\d{{1,20}}-\d{{1,20}}|{FINAL_EVENT_ID})$"
 _NOT_FOUND: Responses = {404: {"model": NotFoundResponse, "description": "No such task, or it has expired."}}
 _UNAVAILABLE: Responses = {
     503: {"model": ServiceUnavailableResponse, "description": "RabbitMQ or Redis is unreachable."}
 }
 _INVALID: Responses = {422: {"model": ValidationErrorResponse, "description": "The request is not valid."}}
+
+
+def _is_stream_id(event_id: str) -> bool:
+    """Both halves of a Redis stream id are unsigned 64-bit numbers."""
+    return all(int(part) < 2**64 for part in event_id.split("-"))
 
 
 def _not_found(task_id: str) -> HTTPException:
@@ -143,21 +148,24 @@ async def cancel(task_id: str, services: ServicesDep) -> Response:
 async def events(
     task_id: str,
     services: ServicesDep,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id: Annotated[
+        str | None,
+        Header(alias="Last-Event-ID", pattern=_EVENT_ID, description="Resume after this event."),
+    ] = None,
 ) -> EventSourceResponse:
     task_id = _known_id(task_id)
-    if (
-        last_event_id is not None
-        and last_event_id != FINAL_EVENT_ID
-        and not _EVENT_ID.fullmatch(last_event_id)
-    ):
+    if last_event_id is not None and last_event_id != FINAL_EVENT_ID and not _is_stream_id(last_event_id):
         raise validation_error(("header", "Last-Event-ID"), "not an event id of this stream", "value_error")
     if await services.records.view(task_id) is None:
         raise _not_found(task_id)
     source = task_events(task_id, services.records, services.submitter.hub, last_event_id)
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
-        async for event in source:
-            yield ServerSentEvent(event.task.model_dump_json(), event=event.type, id=event.id)
+        try:
+            async for event in source:
+                yield ServerSentEvent(event.task.model_dump_json(), event=event.type, id=event.id)
+        except ServiceUnavailableError:
+            # Redis went away mid-stream: end it cleanly; the client resumes with Last-Event-ID.
+            return
 
     return EventSourceResponse(stream(), ping=services.settings.sse_heartbeat)
