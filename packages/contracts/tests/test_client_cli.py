@@ -229,6 +229,16 @@ def test_status_shows_every_field_that_is_set(
     assert requests[-1].url.params["wait"] == "3.0"
 
 
+def test_status_of_a_task_that_reports_no_steps(
+    monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
+) -> None:
+    serve(monkeypatch, requests, ("/tasks/" + TASK, json_answer(200, task(TaskState.QUEUED))))
+
+    _, out, _ = run(capsys, "status", TASK)
+
+    assert out.splitlines()[2].split() == ["progress", "0%"]
+
+
 def test_cancel(
     monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -47,12 +47,11 @@ def task_table(view: TaskView) -> Table:
     table.add_column(style="bold")
     table.add_column()
     progress = view.progress
+    steps = f" ({progress.current}/{progress.total})" if progress.total else ""
     rows = {
         "task": escape(view.task_id),
         "status": _status(view.status),
-        "progress": escape(
-            f"{progress.percent:.0f}% ({progress.current}/{progress.total}) {progress.message}".rstrip()
-        ),
+        "progress": escape(f"{progress.percent:.0f}%{steps} {progress.message}".rstrip()),
         "result": escape(view.result or ""),
         "error": escape(view.error or ""),
         "queued": view.queued_at.isoformat() if view.queued_at else "",
