@@ -31,6 +31,8 @@ from tests.processes import Service, answers, free_port, running, settings_env, 
 from tests.settings import IMPATIENT_TIMEOUT, MAX_DELAY, PATIENT_TIMEOUT
 
 API_KEY = "live-test-key"
+#: Cancels sent as the worker takes the task up; one round in a few lands in the race.
+CANCEL_RACE_ROUNDS = 8
 #: The console script installed beside this interpreter, as a user runs it.
 TASKGATE = Path(sys.executable).with_name("taskgate")
 
@@ -132,6 +134,21 @@ def test_cancel_a_running_task(patient: TaskgateClient, task_keys: TaskKeys) -> 
     with pytest.raises(ConflictError) as conflict:
         patient.cancel(task_id)
     assert conflict.value.body.status is TaskState.CANCELLED
+
+
+def test_a_task_cancelled_as_it_starts_stays_cancelled(patient: TaskgateClient, task_keys: TaskKeys) -> None:
+    # The worker is idle after each short job, so it takes the next one up at once, racing the cancel.
+    for _ in range(CANCEL_RACE_ROUNDS):
+        short = patient.submit(0.2).task_id
+        task_keys.add(short)
+        assert patient.wait(short, 5).status is TaskState.COMPLETED
+        task_id = patient.submit(5).task_id
+        task_keys.add(task_id)
+
+        answered = patient.cancel(task_id)
+        later = patient.wait(task_id, 2)
+
+        assert (answered.status, later.status) == (TaskState.CANCELLED, TaskState.CANCELLED), later
 
 
 def test_refusals_are_typed(patient: TaskgateClient) -> None:
