@@ -36,7 +36,7 @@ def test_the_task_queue_gets_the_policy(management: ManagementApi, vhost: str) -
     # The management API reports a queue's policy with its statistics, which lag by a few seconds.
     deadline = time.monotonic() + 15
     queue = management.get(f"/queues/{segment(vhost)}/taskgate")
-    while "policy" not in queue and time.monotonic() < deadline:
+    while not queue.get("policy") and time.monotonic() < deadline:
         time.sleep(0.5)
         queue = management.get(f"/queues/{segment(vhost)}/taskgate")
     assert queue["durable"] is True

@@ -34,7 +34,7 @@ def sleeper(pid_file: Path, spawn_child: bool = False, ignore_term: bool = False
     return python("\n".join(lines))
 
 
-def alive(pid: int) -> bool:
+def running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -42,6 +42,17 @@ def alive(pid: int) -> bool:
     # A zombie still has a pid; it is gone for our purpose.
     status = Path(f"/proc/{pid}/status")
     return status.exists() and "zombie" not in status.read_text()
+
+
+def alive(pid: int) -> bool:
+    """Still running a moment after the supervisor returned: a grandchild, reaped by init rather than by
+    the supervisor, takes a few milliseconds to finish dying after its signal."""
+    deadline = time.monotonic() + 3
+    while running(pid):
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def pids(pid_file: Path) -> list[int]:
