@@ -21,6 +21,13 @@ def _logged(redis_client: redis.Redis, task_id: str) -> list[dict[str, str]]:
     return [fields for _, fields in entries]
 
 
+def _status(redis_client: redis.Redis, task_id: str) -> str:
+    meta = redis_client.get(result_key(task_id))
+    assert meta is not None
+    status: str = json.loads(meta)["status"]
+    return status
+
+
 def _wait_for(condition: Callable[[], bool]) -> None:
     deadline = time.monotonic() + WAIT
     while not condition():
@@ -48,7 +55,7 @@ def test_a_task_cancelled_before_it_starts_never_runs(send: Send, redis_client: 
     redis_client.hset(record_key(task_id), RecordField.CANCELLED_AT, "2026-11-24T10:00:00+00:00")
     send(task_id=task_id, delay=0)
     time.sleep(0.5)  # time enough for a delay-0 task to have run
-    assert redis_client.get(result_key(task_id)) is None
+    assert _status(redis_client, task_id) == "REVOKED"
     assert RecordField.STARTED_AT not in redis_client.hgetall(record_key(task_id))
     assert _logged(redis_client, task_id) == []
 
@@ -63,8 +70,7 @@ def test_a_running_task_stops_within_a_second_of_being_cancelled(
     steps = len(_logged(redis_client, result.id))
     time.sleep(1.0)
     assert len(_logged(redis_client, result.id)) <= steps + 1  # at most the step already under way
-    meta = redis_client.get(result_key(result.id))
-    assert meta is None or json.loads(meta)["status"] == "PROGRESS"  # never SUCCESS
+    assert _status(redis_client, result.id) == "REVOKED"  # never SUCCESS
     # The worker is free again: the next task runs at once.
     assert send(delay=0).get(timeout=WAIT)["delay"] == 0
     assert time.monotonic() - cancelled < 2

@@ -97,7 +97,11 @@ class TaskRecords:
             started_at=fields.get(RecordField.STARTED_AT),
             worker=fields.get(RecordField.WORKER),
         )
-        return view if raw_meta is None else ResultMeta.from_json(raw_meta).applied_to(view)
+        meta = None if raw_meta is None else ResultMeta.from_json(raw_meta)
+        if RecordField.CANCELLED_AT in fields and not (meta is not None and meta.finished):
+            # The cancel mark is the word: a progress report may have overwritten the stored state since.
+            meta = ResultMeta.from_json(ResultMeta.revoked(task_id))
+        return view if meta is None else meta.applied_to(view)
 
     async def events_after(self, task_id: str, cursor: str) -> list[LoggedEvent]:
         """The task's logged events after `cursor` (an event id; "0-0" for all), oldest first."""
@@ -117,7 +121,7 @@ class TaskRecords:
         return None if raw is None else ResultMeta.from_json(raw)
 
     async def cancel(self, task_id: str) -> None:
-        """Mark the task cancelled: the worker skips it, or stops it at its next step."""
+        """Mark the task cancelled: the worker skips it, or stops at its next step and stores it revoked."""
         revoked = ResultMeta.revoked(task_id)
         with redis_errors(self._address):
             async with self._redis.pipeline(transaction=False) as pipe:

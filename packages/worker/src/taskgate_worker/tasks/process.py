@@ -1,19 +1,21 @@
 """The process task: `delay` seconds of simulated work, reporting its progress as it goes.
 
 A cancelled task (the api marks it in Redis) is skipped when it comes up, or stops at its next step —
-steps are half a second apart, so a running task stops within a second. Celery's `Ignore` ends it without
-storing a state: the api has already stored it as cancelled.
+steps are half a second apart, so a running task stops within a second. The task then stores itself as
+revoked — again, after the api did: a progress report may have overwritten the api's mark in the moment
+between the check and the report — and Celery's `Ignore` ends it without storing anything else.
 """
 
 import math
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from celery import Celery, Task
 from celery.exceptions import Ignore
 from pydantic import ValidationError
 
 from taskgate_contracts import PROCESS, PROGRESS_STATE, ProcessArgs, Progress
+from taskgate_contracts.storage import CANCELLED_REASON
 from taskgate_worker.journal import note_progress, note_start
 
 #: Seconds between two progress reports.
@@ -27,7 +29,7 @@ def register(app: Celery) -> None:
 def process(task: Task, **kwargs: Any) -> dict[str, Any]:
     args = _validated(kwargs)
     if note_start(task):
-        raise Ignore()
+        _stop_cancelled(task)
     # A delay-0 job writes nothing more but its result: it is the hot path the latency benchmark measures.
     if args.delay > 0:
         _sleep_reporting_progress(task, args.delay)
@@ -66,5 +68,10 @@ def _report(task: Task, *, step: int, steps: int, slept: float, delay: float) ->
     )
     # Logged before it is published, so a follower woken by the publish finds it in the log.
     if note_progress(task, progress):
-        raise Ignore()
+        _stop_cancelled(task)
     task.update_state(state=PROGRESS_STATE, meta=progress.model_dump(mode="json"))
+
+
+def _stop_cancelled(task: Task) -> NoReturn:
+    task.app.backend.mark_as_revoked(task.request.id, CANCELLED_REASON, request=task.request)
+    raise Ignore()
