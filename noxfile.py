@@ -1,12 +1,13 @@
-"""Developer and CI sessions: `nox` alone runs lint, typecheck, tests(<package>) and integration."""
+"""Developer and CI sessions: `nox` alone runs lint, typecheck, tests, integration, wheels and compat."""
 
+import os
 import tomllib
 from pathlib import Path
 
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "typecheck", "tests", "integration"]
+nox.options.sessions = ["lint", "typecheck", "tests", "integration", "wheels", "compat"]
 
 ROOT = Path(__file__).parent
 PACKAGES = ("contracts", "api", "worker", "ops")
@@ -51,7 +52,7 @@ def typecheck(session: nox.Session) -> None:
     install_all_editable(session)
     session.install("mypy", "nox", "httpx", "redis", "packaging")
     sources = [str(Path("packages", name, "src")) for name in PACKAGES]
-    session.run("mypy", *sources, "tests", "noxfile.py")
+    session.run("mypy", *sources, "tests", "release", "noxfile.py")
     # Each tests folder is checked on its own: they share module names (conftest, test_config).
     for name in PACKAGES:
         session.run("mypy", str(Path("packages", name, "tests")))
@@ -85,3 +86,39 @@ def screenshots(session: nox.Session) -> None:
     session.install(*[package_dir(name) for name in PACKAGES], "playwright", "httpx", "redis")
     script = "packages/ops/scripts/screenshots.py"
     session.run("python", script, "--chromium", str(chromium), "--out", "docs/images")
+
+
+def require_services(session: nox.Session) -> None:
+    """Go on only if this machine's RabbitMQ and Redis answer: otherwise skip, or under CI=true fail."""
+    problems = session.run("python", "-m", "release.services", silent=True, success_codes=[0, 1])
+    if isinstance(problems, str) and problems.strip():
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            session.error(problems.strip())
+        session.skip(problems.strip())
+
+
+@nox.session
+def wheels(session: nox.Session) -> None:
+    """Build the four wheels, check what they hold, and run the seed scenario on them without the source."""
+    session.install("uv", "httpx", "redis")
+    require_services(session)
+    session.run("python", "-m", "release.wheels", session.create_tmp())
+
+
+@nox.session
+def compat(session: nox.Session) -> None:
+    """The contract against every released snapshot; then old and new api and worker together, end to end."""
+    session.install("uv", "packaging", "httpx", "redis", *TEST_TOOLS, package_dir("contracts"))
+    session.run("pytest", "release/tests")
+    session.run("python", "-m", "release.compat")
+    require_services(session)
+    session.run("python", "-m", "release.crossversion", session.create_tmp())
+
+
+@nox.session(default=False)
+def release(session: nox.Session) -> None:
+    """Dry run of one package's release (`nox -s release -- api`): build, check, print the tag."""
+    if len(session.posargs) != 1:
+        session.error("name the package: nox -s release -- <contracts|api|worker|ops>")
+    session.install("uv", "twine", "packaging", package_dir("contracts"))
+    session.run("python", "-m", "release.dryrun", session.posargs[0], session.create_tmp())
