@@ -109,8 +109,8 @@ def wheels(session: nox.Session) -> None:
 def compat(session: nox.Session) -> None:
     """The contract against every released snapshot; then old and new api and worker together, end to end."""
     session.install("uv", "packaging", "httpx", "redis", *TEST_TOOLS, package_dir("contracts"))
-    session.run("pytest", "release/tests")
     session.run("python", "-m", "release.compat")
+    session.run("pytest", "release/tests")
     require_services(session)
     session.run("python", "-m", "release.crossversion", session.create_tmp())
 
