@@ -36,6 +36,9 @@ def create_app(settings: WorkerSettings) -> Celery:
         # A lost broker connection means the job is redelivered; finishing the old copy too
         # would run it twice.
         worker_cancel_long_running_tasks_on_connection_loss=True,
+        # A job that finished just as the connection dropped could not be acknowledged and comes back:
+        # its stored success is found and it is not run again.
+        worker_deduplicate_successful_tasks=True,
         # Each process holds one job at a time, so the queue stays FIFO and nothing waits
         # behind a busy process.
         worker_prefetch_multiplier=1,
