@@ -55,7 +55,7 @@ def test_a_task_cancelled_before_it_starts_never_runs(send: Send, redis_client: 
     redis_client.hset(record_key(task_id), RecordField.CANCELLED_AT, "2026-11-24T10:00:00+00:00")
     send(task_id=task_id, delay=0)
     time.sleep(0.5)  # time enough for a delay-0 task to have run
-    assert redis_client.get(result_key(task_id)) is None  # the api stored it cancelled; nothing overwrote that
+    assert redis_client.get(result_key(task_id)) is None  # nothing overwrote what the api stored
     assert RecordField.STARTED_AT not in redis_client.hgetall(record_key(task_id))
     assert _logged(redis_client, task_id) == []
 
