@@ -1,6 +1,7 @@
 """Developer and CI sessions: `nox` alone runs lint, typecheck, tests, integration, wheels and compat."""
 
 import os
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -122,3 +123,14 @@ def release(session: nox.Session) -> None:
         session.error("name the package: nox -s release -- <contracts|api|worker|ops>")
     session.install("uv", "twine", "packaging", package_dir("contracts"))
     session.run("python", "-m", "release.dryrun", session.posargs[0], session.create_tmp())
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """The api and worker under load against a raw-Celery baseline: table, bench/results/, docs/images/."""
+    if shutil.which("wrk") is None:
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", "wrk", external=True)
+    services = [package_dir(name) for name in ("contracts", "api", "worker")]
+    session.install(*services, "-r", "bench/requirements.txt")
+    session.run("python", "-m", "bench", *session.posargs)

@@ -1,0 +1,1 @@
+"""The scenarios of the benchmark, one module per kind of load."""
