@@ -1,4 +1,4 @@
-"""Developer and CI sessions: `nox` alone runs lint, typecheck, tests, integration, wheels and compat."""
+"""Developer and CI sessions: `nox` alone runs lint, typecheck, tests, integration, chaos, wheels, compat."""
 
 import os
 import shutil
@@ -8,7 +8,7 @@ from pathlib import Path
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "typecheck", "tests", "integration", "wheels", "compat"]
+nox.options.sessions = ["lint", "typecheck", "tests", "integration", "chaos", "wheels", "compat"]
 
 ROOT = Path(__file__).parent
 PACKAGES = ("contracts", "api", "worker", "ops")
@@ -75,7 +75,14 @@ def integration(session: nox.Session) -> None:
     session.install(
         *[package_dir(name) for name in PACKAGES], *TEST_TOOLS, "httpx", "redis", "packaging", "schemathesis"
     )
-    session.run("pytest", "tests", *session.posargs)
+    session.run("pytest", "tests", "--ignore=tests/chaos", *session.posargs)
+
+
+@nox.session
+def chaos(session: nox.Session) -> None:
+    """Faults on the real processes: kill -9, RabbitMQ and Redis restarts, a full queue, SIGTERM, poison."""
+    session.install(*[package_dir(name) for name in PACKAGES], *TEST_TOOLS, "httpx", "redis")
+    session.run("pytest", "tests/chaos", *session.posargs)
 
 
 @nox.session(default=False)

@@ -1,0 +1,206 @@
+"""A RabbitMQ node and a Redis server of the test's own, so they can be stopped and started at will.
+
+The machine's shared RabbitMQ and Redis serve everyone else and are never restarted. These run from the
+Debian packages' binaries on free loopback ports, with all their state in a temporary folder, and are
+stopped by PID.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import uuid4
+
+from tests.infrastructure import HOST
+
+#: The Debian package's scripts themselves: /usr/sbin/rabbitmq-server would `su` to the rabbitmq user,
+#: which could not write to our folder, and reads /etc/rabbitmq/rabbitmq-env.conf's node name.
+_RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
+_REDIS_SERVER = "redis-server"
+#: RabbitMQ's command line tools listen on the node's distribution port + 10000 (and the ten above).
+_PORT_RANGE = (40_000, 55_000)
+_BOOT_TIMEOUT = 90.0
+_STOP_TIMEOUT = 60.0
+
+
+class ServerError(RuntimeError):
+    """An own server would not start or stop; the message carries its log."""
+
+
+def _free_ports(count: int) -> list[int]:
+    """`count` distinct loopback ports in `_PORT_RANGE` that nothing listens on now."""
+    ports: list[int] = []
+    candidate = _PORT_RANGE[0] + int(uuid4().int % (_PORT_RANGE[1] - _PORT_RANGE[0] - 100))
+    while len(ports) < count:
+        with socket.socket() as probe, suppress(OSError):
+            probe.bind((HOST, candidate))
+            ports.append(candidate)
+        candidate += 1
+    return ports
+
+
+def _tail(path: Path, chars: int = 4000) -> str:
+    return path.read_text(errors="replace")[-chars:] if path.exists() else "(no log)"
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        with socket.socket() as probe:
+            probe.settimeout(1.0)
+            if probe.connect_ex((HOST, port)) == 0:
+                return
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise ServerError(f"nothing listens on {HOST}:{port}\n{_tail(log)}")
+        time.sleep(0.1)
+
+
+def _stop_group(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM the process, wait for it, then SIGKILL whatever of its group is left."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=timeout)
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+@dataclass
+class OwnRedis:
+    """A redis-server on a free port that writes every command to its append-only file before answering,
+    so a restart loses nothing it acknowledged, as a production Redis with persistence would."""
+
+    folder: Path
+    port: int = field(default_factory=lambda: _free_ports(1)[0])
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    @property
+    def log(self) -> Path:
+        return self.folder / "redis.log"
+
+    def start(self) -> None:
+        if shutil.which(_REDIS_SERVER) is None:
+            raise ServerError(f"{_REDIS_SERVER} is not installed: apt-get install redis-server")
+        args = [
+            _REDIS_SERVER,
+            *("--bind", HOST, "--port", str(self.port), "--dir", str(self.folder)),
+            *("--appendonly", "yes", "--appendfsync", "always", "--save", ""),
+        ]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        _wait_for_port(self.port, self.process, self.log, timeout=15.0)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop_group(self.process, timeout=_STOP_TIMEOUT)
+            self.process = None
+
+
+@dataclass
+class OwnRabbitMQ:
+    """A RabbitMQ node of its own (node name, ports, database and logs in `folder`), with management."""
+
+    folder: Path
+    node: str = field(default_factory=lambda: f"tgchaos-{uuid4().hex[:8]}@localhost")
+    process: subprocess.Popen[bytes] | None = None
+    amqp_port: int = 0
+    management_port: int = 0
+    dist_port: int = 0
+
+    @property
+    def log(self) -> Path:
+        return self.folder / "rabbitmq.log"
+
+    @property
+    def management_url(self) -> str:
+        return f"http://{HOST}:{self.management_port}"
+
+    def start(self) -> None:
+        """Boot the node; on first boot the ports are chosen, and kept for every restart after."""
+        if not (_RABBITMQ_BIN / "rabbitmq-server").exists():
+            raise ServerError(f"no RabbitMQ in {_RABBITMQ_BIN}: apt-get install rabbitmq-server")
+        if not self.amqp_port:
+            self.amqp_port, self.management_port, self.dist_port = _free_ports(3)
+            self._configure()
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(_RABBITMQ_BIN / "rabbitmq-server")],
+                env=self._env(),
+                cwd=self.folder,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        waited = self._ctl("wait", str(self._pid_file), "--timeout", str(int(_BOOT_TIMEOUT)))
+        if waited.returncode != 0:
+            self.stop()
+            raise ServerError(f"RabbitMQ node {self.node} did not boot: {waited.stdout!r}\n{_tail(self.log)}")
+        _wait_for_port(self.amqp_port, self.process, self.log, timeout=_BOOT_TIMEOUT)
+
+    def stop(self) -> None:
+        """Stop the node the way an operator does (`rabbitmqctl stop`); kill it if that fails."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self._ctl("stop", str(self._pid_file))
+        _stop_group(self.process, timeout=_STOP_TIMEOUT)
+        self.process = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    @property
+    def _pid_file(self) -> Path:
+        return self.folder / "rabbitmq.pid"
+
+    def _configure(self) -> None:
+        (self.folder / "rabbitmq-env.conf").write_text("")
+        (self.folder / "enabled_plugins").write_text("[rabbitmq_management].\n")
+        (self.folder / "rabbitmq.conf").write_text(
+            f"management.tcp.ip = {HOST}\nmanagement.tcp.port = {self.management_port}\n"
+        )
+
+    def _env(self) -> dict[str, str]:
+        folder = self.folder
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            # The Erlang cookie the node and rabbitmqctl share lives in HOME.
+            "HOME": str(folder),
+            "LANG": "C.UTF-8",
+            # An empty env file instead of /etc/rabbitmq/rabbitmq-env.conf, which names the shared node.
+            "RABBITMQ_CONF_ENV_FILE": str(folder / "rabbitmq-env.conf"),
+            "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_IP_ADDRESS": HOST,
+            "RABBITMQ_NODE_PORT": str(self.amqp_port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+            "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(folder / "log"),
+            "RABBITMQ_PID_FILE": str(self._pid_file),
+        }
+
+    def _ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(_RABBITMQ_BIN / "rabbitmqctl"), "-n", self.node, *args],
+            env=self._env(),
+            cwd=self.folder,
+            capture_output=True,
+            text=True,
+            timeout=_BOOT_TIMEOUT + 30,
+            check=False,
+        )
