@@ -132,7 +132,9 @@ def markdown(doc: dict[str, Any]) -> str:
         f"Run `{doc['run']}` ({doc['seconds']:.0f} s; `bench/results/{doc['run']}.json`), on "
         f"{machine['cpus']} × {machine['cpu_model']}, {machine['memory_gb']} GB, Linux {machine['kernel']}, "
         f"Python {machine['python']}, RabbitMQ {machine['rabbitmq']} (Erlang {machine['erlang']}), "
-        f"Redis {machine['redis']}, {machine['wrk']}; {packages}. Load average when it started: {load}.",
+        # wrk's banner goes on with its build and copyright after the version
+        f"Redis {machine['redis']}, {machine['wrk'].split(' [', 1)[0]}; {packages}. "
+        f"Load average when it started: {load}.",
         "",
         "| scenario | figure | measured | target | |",
         "|---|---|---|---|---|",
