@@ -4,6 +4,7 @@
 import time
 from collections import Counter
 from dataclasses import asdict
+from pathlib import Path
 
 from redis import Redis
 
@@ -74,6 +75,7 @@ def burst(api: Service, redis: Redis) -> Scenario:
 
 def sustained(api: Service) -> Scenario:
     """wrk on SUSTAINED_CONNECTIONS connections for SUSTAINED_SECONDS, each answered after TASK_TIMEOUT."""
+    overflows_before = listen_overflows()
     with peak_rss(api) as peak:
         run = wrk.run(
             f"{api.url}/process",
@@ -90,6 +92,7 @@ def sustained(api: Service) -> Scenario:
         equal("errors", run.errors, 0, ""),
         reported("answers", run.per_second, "req/s"),
         reported("api peak RSS", peak[0] / _MB, "MB"),
+        reported("connections dropped by a full listen queue", listen_overflows() - overflows_before, ""),
     )
     scenario.raw = {
         "requests": run.requests,
@@ -101,6 +104,16 @@ def sustained(api: Service) -> Scenario:
         "api_peak_rss_mb": peak[0] / _MB,
     }
     return scenario
+
+
+def listen_overflows() -> int:
+    """The kernel's count of connections dropped because a listen queue was full (TcpExt ListenOverflows).
+
+    wrk opens all its connections at once; beyond the api's listen backlog the kernel drops them and the
+    client retries a second or more later, so this says whether the api's backlog is deep enough.
+    """
+    names, values = [line.split() for line in Path("/proc/net/netstat").read_text().splitlines()[:2]]
+    return int(dict(zip(names, values, strict=True))["ListenOverflows"])
 
 
 def _settled_waiting(api: Service, baseline: float | None) -> float | None:
