@@ -13,8 +13,10 @@ state. Then, as in Jepsen's `total-queue` checker:
 
 import json
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 from redis import Redis
 
@@ -24,6 +26,8 @@ from taskgate_contracts.storage import EventField, events_key, result_key
 #: What the Redis result backend stores as a task's final state.
 _FINAL_STATES = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
 _EVENTS_PATTERN = events_key("*")
+#: Stream entries as the Redis client returns them: (id, fields), all bytes.
+_Entries = list[tuple[bytes, dict[bytes, bytes]]]
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,19 @@ def _is_start(fields: dict[bytes, bytes]) -> bool:
     )
 
 
+def first_start_after(redis: Redis, clock: float) -> float:
+    """The wall clock of the first task start logged after `clock` (an event's id is Redis's milliseconds)."""
+    since = f"{int(clock * 1000)}-0"
+    starts = [
+        int(entry_id.split(b"-")[0]) / 1000
+        for key in redis.scan_iter(_EVENTS_PATTERN, 1000)
+        for entry_id, fields in cast(_Entries, redis.xrange(key, min=since))
+        if _is_start(fields)
+    ]
+    assert starts, "no task started after that moment"
+    return min(starts)
+
+
 def _state(raw: bytes | None) -> str | None:
     if raw is None:
         return None
@@ -120,6 +137,8 @@ class Ledger:
     answers: list[Answer] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     runs: Runs = field(default_factory=lambda: Runs({}, {}))
+    #: Figures worth reading beside the counts (how fast a refusal came, how long a reconnect took).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def accepted(self) -> set[str]:
@@ -199,10 +218,23 @@ class Ledger:
         ]
         return [self.scenario, *map(str, counts)]
 
-    def fault_lines(self) -> list[str]:
+    def lines(self) -> list[str]:
+        """One line per fault, the answers the clients got (and why, when refused), then the notes."""
+        faults = [
+            f"{fault.label} at {fault.at:.1f} s, {len(fault.in_flight)} in flight" for fault in self.faults
+        ]
+        return [f"{self.scenario}: {line}" for line in [*faults, *self._answer_lines(), *self.notes]]
+
+    def _answer_lines(self) -> list[str]:
+        if not self.answers:
+            return []
+        statuses = Counter("no answer" if a.status is None else str(a.status) for a in self.answers)
+        counts = ", ".join(f"{status} × {count}" for status, count in sorted(statuses.items()))
+        slowest = max(a.seconds for a in self.answers)
+        reasons = Counter(f"{a.status}: {a.detail[:120]}" for a in self.answers if a.status not in (200, 202))
         return [
-            f"{self.scenario}: {fault.label} at {fault.at:.1f} s, {len(fault.in_flight)} in flight"
-            for fault in self.faults
+            f"answers {counts}; the slowest took {slowest:.2f} s",
+            *(f"{count} × {reason}" for reason, count in reasons.most_common()),
         ]
 
 
@@ -223,9 +255,9 @@ COLUMNS = [
 
 
 def markdown(ledgers: Iterable[Ledger]) -> str:
-    """The ledgers as one Markdown table, then one line per fault."""
+    """The ledgers as one Markdown table, then their faults and notes."""
     ledgers = list(ledgers)
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(ledger.row()) + " |" for ledger in ledgers]
-    faults = [line for ledger in ledgers for line in ledger.fault_lines()]
-    return "\n".join([*lines, "", *faults])
+    details = [line for ledger in ledgers for line in ledger.lines()]
+    return "\n".join([*lines, "", *details])

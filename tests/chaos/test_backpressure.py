@@ -90,6 +90,10 @@ async def test_backpressure(stack: Stack, ledger: Ledger, redis_client: Redis, d
     refused = ledger.refused
     assert len(refused) == REQUESTS - LIMIT, [a for a in ledger.answers if a.status not in (202, 503)][:3]
     assert all(a.retry_after for a in refused), refused[:3]
+    ledger.notes.append(
+        f"queue held at most {queued_at_most} (limit {LIMIT}); "
+        f"slowest refusal {max(a.seconds for a in refused):.3f} s"
+    )
     slow = [a for a in refused if a.seconds > AT_ONCE]
     assert slow == [], f"{len(slow)} refusal(s) took over {AT_ONCE} s: {slow[:3]}"
     assert queued_at_most == LIMIT

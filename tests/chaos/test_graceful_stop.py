@@ -43,6 +43,7 @@ async def test_worker_sigterm(stack: Stack, ledger: Ledger, redis_client: Redis)
         stopping.process.send_signal(signal.SIGTERM)
         note_fault(ledger, "SIGTERM to worker-1", load.elapsed(), redis_client)
         assert await _exit_code(stopping, LONG_JOB + EXIT_WITHIN) == 0
+        ledger.notes.append(f"worker-1 exited at {load.elapsed():.1f} s, after its {LONG_JOB:g} s job")
 
         at_exit = read_runs(redis_client)
         assert at_exit.final.get(running_job.task_id) == "SUCCESS", "the running job did not finish first"
@@ -80,8 +81,9 @@ async def test_api_sigterm(stack: Stack, ledger: Ledger, redis_client: Redis) ->
     ledger.answers = load.answers
     ledger.runs = wait_until_settled(redis_client, ledger.accepted, within=SETTLE)
 
+    ledger.notes.append(f"the waiting clients were answered within {answered_after:.3f} s of SIGTERM")
     assert [(a.status, a.detail) for a in answers] == [(202, "pending")] * WAITERS
     assert all(a.task_id for a in answers)
-    assert answered_after <= ANSWERED_WITHIN
+    assert 0 <= answered_after <= ANSWERED_WITHIN
     assert "Application shutdown complete." in stopping.log_tail()
     assert ledger.problems() == []

@@ -125,6 +125,7 @@ async def test_poisoned_messages(
     while _depth(broker, dead_letters) < len(POISONS) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     dead = _drain(broker, dead_letters)
+    ledger.notes.append(f"{len(dead)} message(s) in the dead-letter queue, {len(POISONS)} poisoned")
     assert sorted(map(_raw_body, dead)) == sorted(p.body for p in POISONS.values())
     for message in dead:
         (death, *_) = message.headers["x-death"]
