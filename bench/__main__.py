@@ -4,6 +4,7 @@ Exits 1 naming every missed target, 2 when the run could not be made.
 """
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -55,13 +56,13 @@ def main(argv: list[str] | None = None) -> int:
 
     logs = Path(tempfile.mkdtemp(prefix="taskgate-bench-"))
     console.print(f"service logs: {logs}")
-    started, clock = datetime.now(UTC), time.perf_counter()
+    started, clock, load = datetime.now(UTC), time.perf_counter(), os.getloadavg()
     try:
         results = run(set(groups), logs)
     except RuntimeError as exc:  # a service that did not start or died, with the end of its log
         console.print(f"[red]a service failed: {exc}[/red]")
         return 2
-    doc = report.document(results, started, time.perf_counter() - clock, groups)
+    doc = report.document(results, started, time.perf_counter() - clock, groups, load)
     report.print_table(results, console)
     complete = set(groups) == set(GROUPS)
     console.print(f"results: {report.write(doc, args.results, latest=complete)}")

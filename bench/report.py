@@ -58,7 +58,6 @@ def machine() -> dict[str, Any]:
         "redis": redis_version,
         "wrk": wrk_banner.stdout.splitlines()[0] if wrk_banner.stdout else "",
         "packages": {name: metadata.version(name) for name in _DISTRIBUTIONS},
-        "load_average": os.getloadavg(),
     }
 
 
@@ -69,13 +68,17 @@ def _cpu_model() -> str:
     return platform.processor()
 
 
-def document(results: Results, started: datetime, seconds: float, groups: list[str]) -> dict[str, Any]:
+def document(
+    results: Results, started: datetime, seconds: float, groups: list[str], load_at_start: tuple[float, ...]
+) -> dict[str, Any]:
+    """The run as JSON; the load averages at its start and end say how much else the machine was doing."""
     return {
         "run": started.strftime("%Y%m%dT%H%M%SZ"),
         "started_at": started.isoformat(timespec="seconds"),
         "seconds": round(seconds, 1),
         "groups": groups,
         "machine": machine(),
+        "load_average": {"start": load_at_start, "end": os.getloadavg()},
         "baseline": results.baseline,
         "curve": results.curve,
         "scenarios": [
@@ -127,14 +130,14 @@ def update_doc(doc: dict[str, Any], path: Path) -> None:
 def markdown(doc: dict[str, Any]) -> str:
     machine = doc["machine"]
     packages = ", ".join(f"{name} {version}" for name, version in machine["packages"].items())
-    load = ", ".join(f"{value:.2f}" for value in machine["load_average"])
+    start, end = (", ".join(f"{value:.2f}" for value in doc["load_average"][at]) for at in ("start", "end"))
     lines = [
         f"Run `{doc['run']}` ({doc['seconds']:.0f} s; `bench/results/{doc['run']}.json`), on "
         f"{machine['cpus']} × {machine['cpu_model']}, {machine['memory_gb']} GB, Linux {machine['kernel']}, "
         f"Python {machine['python']}, RabbitMQ {machine['rabbitmq']} (Erlang {machine['erlang']}), "
         # wrk's banner goes on with its build and copyright after the version
         f"Redis {machine['redis']}, {machine['wrk'].split(' [', 1)[0]}; {packages}. "
-        f"Load average when it started: {load}.",
+        f"Load average (1, 5, 15 min) at the start: {start}; at the end: {end}.",
         "",
         "| scenario | figure | measured | target | |",
         "|---|---|---|---|---|",

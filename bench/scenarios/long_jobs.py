@@ -53,7 +53,7 @@ def burst(api: Service, redis: Redis) -> Scenario:
             "answer seen by the client, max", seen.max / 1000, TASK_TIMEOUT + 1, "s", "TASK_TIMEOUT + 1 s"
         ),
         at_most("api peak RSS", peak[0] / _MB, RSS_LIMIT_MB, "MB"),
-        reported("api memory per waiting request", (peak[0] - idle) / BURST_REQUESTS / 1024, "KB"),
+        reported("api RSS growth per request sent", (peak[0] - idle) / BURST_REQUESTS / 1024, "KB"),
         *_released(subscribed_before, subscribed_after),
         _waiting_released(waiting_before, waiting_after),
         reported("api open files, after − before", open_files(api) - files_before, ""),
