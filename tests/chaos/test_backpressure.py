@@ -90,6 +90,9 @@ async def test_backpressure(stack: Stack, ledger: Ledger, redis_client: Redis, d
     refused = ledger.refused
     assert len(refused) == REQUESTS - LIMIT, [a for a in ledger.answers if a.status not in (202, 503)][:3]
     assert all(a.retry_after for a in refused), refused[:3]
+    # RabbitMQ answered; it refused the work. Saying it is unreachable would send an operator astray.
+    misleading = [a.detail for a in refused if "full" not in a.detail]
+    assert misleading == [], f"{len(misleading)} refusal(s) do not say the queue is full: {misleading[:1]}"
     ledger.notes.append(
         f"queue held at most {queued_at_most} (limit {LIMIT}); "
         f"slowest refusal {max(a.seconds for a in refused):.3f} s"
