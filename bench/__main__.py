@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:  # a service that did not start or died, with the end of its log
         console.print(f"[red]a service failed: {exc}[/red]")
         return 2
-    doc = report.document(results, started, time.perf_counter() - clock, groups, load)
+    doc = report.document(results, started, time.perf_counter() - clock, groups, load, ROOT)
     report.print_table(results, console)
     complete = set(groups) == set(GROUPS)
     console.print(f"results: {report.write(doc, args.results, latest=complete)}")

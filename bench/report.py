@@ -61,6 +61,17 @@ def machine() -> dict[str, Any]:
     }
 
 
+def source(root: Path) -> dict[str, Any]:
+    """The commit the run measured, and the packages whose files differed from it: a run on a working
+    tree measures code that no commit holds, and its JSON should say so."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
+
+    changed = {line[3:].split("/")[1] for line in git("status", "--porcelain", "--", "packages").splitlines()}
+    return {"commit": git("rev-parse", "HEAD").strip(), "changed_packages": sorted(changed)}
+
+
 def _cpu_model() -> str:
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -69,7 +80,12 @@ def _cpu_model() -> str:
 
 
 def document(
-    results: Results, started: datetime, seconds: float, groups: list[str], load_at_start: tuple[float, ...]
+    results: Results,
+    started: datetime,
+    seconds: float,
+    groups: list[str],
+    load_at_start: tuple[float, ...],
+    root: Path,
 ) -> dict[str, Any]:
     """The run as JSON; the load averages at its start and end say how much else the machine was doing."""
     return {
@@ -77,6 +93,7 @@ def document(
         "started_at": started.isoformat(timespec="seconds"),
         "seconds": round(seconds, 1),
         "groups": groups,
+        "source": source(root),
         "machine": machine(),
         "load_average": {"start": load_at_start, "end": os.getloadavg()},
         "baseline": results.baseline,
@@ -131,8 +148,11 @@ def markdown(doc: dict[str, Any]) -> str:
     machine = doc["machine"]
     packages = ", ".join(f"{name} {version}" for name, version in machine["packages"].items())
     start, end = (", ".join(f"{value:.2f}" for value in doc["load_average"][at]) for at in ("start", "end"))
+    code = doc["source"]
+    changed = ", ".join(code["changed_packages"])
     lines = [
-        f"Run `{doc['run']}` ({doc['seconds']:.0f} s; `bench/results/{doc['run']}.json`), on "
+        f"Run `{doc['run']}` ({doc['seconds']:.0f} s; `bench/results/{doc['run']}.json`) of commit "
+        f"`{code['commit'][:10]}`" + (f" with uncommitted changes in {changed}" if changed else "") + ", on "
         f"{machine['cpus']} × {machine['cpu_model']}, {machine['memory_gb']} GB, Linux {machine['kernel']}, "
         f"Python {machine['python']}, RabbitMQ {machine['rabbitmq']} (Erlang {machine['erlang']}), "
         # wrk's banner goes on with its build and copyright after the version
