@@ -21,6 +21,10 @@ T = TypeVar("T")
 _OPEN_AT_ONCE = 256
 
 
+#: The status of an answer that never came: the connection broke first.
+NO_ANSWER = 0
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     status: int
@@ -61,7 +65,14 @@ class Connection:
         return cls(reader, writer)
 
     async def send(self, request: bytes) -> Answer:
+        """The answer to `request`; status 0 when the connection broke before a whole answer came."""
         sent_at = time.monotonic()
+        try:
+            return await self._exchange(request, sent_at)
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            return Answer(NO_ANSWER, {"text": f"connection broken: {exc!r}"}, sent_at, time.monotonic())
+
+    async def _exchange(self, request: bytes, sent_at: float) -> Answer:
         self._writer.write(request)
         head = await self._reader.readuntil(b"\r\n\r\n")
         status_line, *header_lines = head.decode("latin-1").split("\r\n")
@@ -72,12 +83,20 @@ class Connection:
                 length = int(value)
         body = await self._reader.readexactly(length)
         answered_at = time.monotonic()
-        parsed = json.loads(body) if body else {}
-        return Answer(int(status_line.split(" ", 2)[1]), parsed, sent_at, answered_at)
+        return Answer(int(status_line.split(" ", 2)[1]), _parsed(body), sent_at, answered_at)
 
     async def close(self) -> None:
         self._writer.close()
         await self._writer.wait_closed()
+
+
+def _parsed(body: bytes) -> dict[str, Any]:
+    """The JSON object answered; anything else (a plain-text 500, say) as its text, to be reported."""
+    try:
+        parsed = json.loads(body) if body else {}
+    except ValueError:
+        parsed = None
+    return parsed if isinstance(parsed, dict) else {"text": body.decode(errors="replace")[:300]}
 
 
 async def open_connections(url: str, count: int) -> list[Connection]:

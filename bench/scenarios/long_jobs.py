@@ -146,9 +146,9 @@ def _count_statuses(answers: list[client.Answer]) -> dict[str, int]:
 
 
 def _failure_bodies(answers: list[client.Answer]) -> dict[str, dict[str, object]]:
-    """The first body answered with each status of 400 and above: why those requests failed."""
+    """The first body of each failing status (0: no answer at all): why those requests failed."""
     bodies: dict[str, dict[str, object]] = {}
     for answer in answers:
-        if answer.status >= 400:
+        if not 200 <= answer.status < 400:
             bodies.setdefault(str(answer.status), answer.body)
     return bodies
