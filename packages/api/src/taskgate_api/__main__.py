@@ -30,13 +30,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default: 0.0.0.0)")  # noqa: S104
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     parser.add_argument("--log-level", default="info", help="uvicorn log level (default: info)")
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=8192,
+        help="connections the kernel queues before accepting them (default: 8192, at most somaxconn)",
+    )
     args = parser.parse_args(argv)
     try:
         settings = ApiSettings()
     except ValidationError as error:
         parser.exit(2, describe_settings_error(error) + "\n")
     app = create_app(settings)
-    _Server(app, uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level)).run()
+    _Server(
+        app,
+        uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, backlog=args.backlog),
+    ).run()
 
 
 if __name__ == "__main__":

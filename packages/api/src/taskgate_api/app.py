@@ -1,16 +1,17 @@
 """The FastAPI application: its lifespan owns the long-lived clients every request shares."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 import anyio
 from fastapi import FastAPI
-from prometheus_fastapi_instrumentator import Instrumentator
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import RedisError
 
-from taskgate_api import documentation, errors
+from taskgate_api import documentation, errors, metrics
 from taskgate_api.arrival import StampArrival
 from taskgate_api.config import ApiSettings
 from taskgate_api.dependencies import Services
@@ -24,6 +25,9 @@ from taskgate_api.submitting import Submitter
 from taskgate_api.version import __version__
 from taskgate_api.waiting import ResultHub
 
+#: Redis connections one api process keeps for commands (its result subscription has one more).
+_REDIS_CONNECTIONS = 32
+
 
 def _redis_address(url: str) -> str:
     parts = urlsplit(url)  # the address only: the URL may carry a password
@@ -35,7 +39,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: ApiSettings = app.state.settings
     url = settings.redis_url.get_secret_value()
     connect_timeout = settings.redis_timeout
-    redis = Redis.from_url(url, socket_timeout=settings.redis_timeout, socket_connect_timeout=connect_timeout)
+    # A bounded pool that makes a burst of requests queue for a connection instead of failing: one
+    # connection serves many requests a millisecond, and Redis is better off with tens than thousands.
+    # Waiting for a free connection is not bounded (timeout=None): a busy api is not an unreachable
+    # Redis; the socket timeouts below are what notice that.
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=_REDIS_CONNECTIONS,
+        timeout=None,
+        socket_timeout=settings.redis_timeout,
+        socket_connect_timeout=connect_timeout,
+    )
+    redis = Redis(connection_pool=pool)
     # The subscription waits quietly for as long as no task ends, so it has no read timeout; a
     # periodic health check notices a dead connection instead.
     subscriber = Redis.from_url(
@@ -45,17 +60,19 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     hub = ResultHub(subscriber)
     redis_address = _redis_address(url)
     records = TaskRecords(redis, redis_address, settings.result_expires)
+    sender = TaskSender(producer, settings)
     app.state.services = Services(
         settings=settings,
         records=records,
         submitter=Submitter(
             records=records,
-            sender=TaskSender(producer, settings),
+            sender=sender,
             hub=hub,
             keys=IdempotencyKeys(redis, redis_address, settings.result_expires),
         ),
         readiness=Readiness(producer, redis, settings.broker_address, redis_address),
     )
+    await _open_connections(redis)
     app.state.loop = asyncio.get_running_loop()
     async with anyio.create_task_group() as background:
         background.start_soon(hub.run)
@@ -63,9 +80,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             yield
         finally:
             background.cancel_scope.cancel()
-    producer.close()
+    await sender.close()
     await redis.aclose()
     await subscriber.aclose()
+
+
+async def _open_connections(redis: Redis) -> None:
+    """Fill the pool before the first request: under a burst, a connection opened late can time out."""
+    with contextlib.suppress(RedisError, OSError):  # Redis down now: requests answer 503 until it is up
+        await asyncio.gather(*(redis.ping() for _ in range(_REDIS_CONNECTIONS)))
 
 
 def stop_waiting(app: FastAPI) -> None:
@@ -88,8 +111,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(tasks.router)
     app.include_router(health.router)
     errors.install(app)
-    Instrumentator(excluded_handlers=["/metrics"]).instrument(app)
     # Added last, so outermost: the body limit and the key are checked before anything else runs.
+    app.add_middleware(metrics.CountRequests)
     app.add_middleware(StampArrival)
     app.add_middleware(LimitBody, limit=app.state.settings.max_body_bytes)
     if app.state.settings.api_keys:

@@ -1,20 +1,22 @@
-"""Sending tasks to RabbitMQ by the name contracts gives, without blocking the event loop.
+"""Sending tasks to RabbitMQ by the name contracts gives, from the event loop, confirmed.
 
-The api's Celery app is a producer only: it has no result backend, so `send_task` does not subscribe a
-synchronous Redis connection to every task's channel (celery issue 6963) — results reach the api through
-`waiting.ResultHub` instead. Kombu's producer is synchronous, so publishing runs in a bounded thread pool
-that matches the producer pool: with publisher confirms, a send returns once RabbitMQ has the message.
+Celery writes the message — protocol 2 headers and body, exactly what `send_task` would publish — and
+an asyncio AMQP client publishes it on one connection with publisher confirms: a send returns once
+RabbitMQ has taken the message, no thread is held while it waits, and many sends share the channel
+at once. The api's Celery app has no result backend, so nothing subscribes a synchronous Redis
+connection per sent task (celery issue 6963): results reach the api through `waiting.ResultHub`.
 """
 
-import functools
+import asyncio
+import contextlib
 from typing import Any
 
-import anyio
-import anyio.to_thread
-from amqp.exceptions import MessageNacked
+import aiormq
+from aiormq.abc import AbstractChannel, AbstractConnection
 from celery import Celery
 from kombu.entity import Queue
-from kombu.exceptions import OperationalError
+from kombu.serialization import dumps
+from pamqp.commands import Basic
 from pydantic import BaseModel
 
 from taskgate_api.config import ApiSettings
@@ -22,25 +24,19 @@ from taskgate_api.errors import ServiceUnavailableError
 from taskgate_contracts import ALL_TASKS, TaskSpec
 from taskgate_contracts.messages import message_headers
 
-#: Producer connections kept open to RabbitMQ; sends beyond this wait for a free one.
-_PRODUCER_POOL_SIZE = 16
+#: Persistent: a queued task survives a RabbitMQ restart in its durable queue.
+_PERSISTENT = 2
+_FAILURES = (aiormq.exceptions.AMQPError, ConnectionError, OSError, TimeoutError)
 
 
 def create_producer(settings: ApiSettings) -> Celery:
+    """The Celery app that writes task messages and pings workers; it publishes nothing itself."""
     app = Celery("taskgate-api", broker=settings.broker_url, set_as_current=False)
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
-        broker_pool_limit=_PRODUCER_POOL_SIZE,
         broker_connection_timeout=settings.publish_timeout,
-        broker_transport_options={"confirm_publish": True},
         task_queues=[Queue(spec.queue, durable=True) for spec in ALL_TASKS],
-        task_publish_retry_policy={
-            "max_retries": 2,
-            "interval_start": 0,
-            "interval_step": settings.publish_timeout / 4,
-            "interval_max": settings.publish_timeout / 2,
-        },
     )
     return app
 
@@ -48,37 +44,85 @@ def create_producer(settings: ApiSettings) -> Celery:
 class TaskSender:
     def __init__(self, producer: Celery, settings: ApiSettings) -> None:
         self._producer = producer
+        self._url = settings.broker_url
         self._address = settings.broker_address
-        self._limiter = anyio.CapacityLimiter(_PRODUCER_POOL_SIZE)
-        connection = producer.connection_for_write()
-        self._errors: tuple[type[BaseException], ...] = (
-            OperationalError,
-            OSError,
-            *connection.connection_errors,
-            *connection.channel_errors,
-        )
-        connection.release()
+        self._timeout = settings.publish_timeout
+        self._connection: AbstractConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._opening = asyncio.Lock()
 
     async def send(self, spec: TaskSpec[Any, Any], args: BaseModel, task_id: str) -> None:
         """Publish the task; raises `ServiceUnavailableError` when RabbitMQ does not take it."""
-        publish = functools.partial(
-            self._producer.send_task,
-            spec.name,
-            kwargs=args.model_dump(mode="json"),
-            queue=spec.queue,
-            task_id=task_id,
-            # Names the contract version, so a worker on an older major version refuses it cleanly.
-            headers=message_headers(),
+        message = self._producer.amqp.create_task_message(
+            task_id, spec.name, (), args.model_dump(mode="json")
         )
-        try:
-            await anyio.to_thread.run_sync(publish, limiter=self._limiter)
-        except MessageNacked as exc:
-            # With publisher confirms, a full queue (max-length, overflow reject-publish) nacks the message.
-            raise ServiceUnavailableError(
-                "rabbitmq", self._address, "the task queue is full, RabbitMQ refused the task", refused=True
-            ) from exc
-        except self._errors as exc:
-            raise ServiceUnavailableError("rabbitmq", self._address, exc) from exc
+        content_type, encoding, body = dumps(message.body, serializer="json")
+        properties = aiormq.spec.Basic.Properties(
+            content_type=content_type,
+            content_encoding=encoding,
+            # Names the contract version, so a worker on an older major version refuses it cleanly.
+            headers={**_amqp_table(message.headers), **message_headers()},
+            delivery_mode=_PERSISTENT,
+            correlation_id=task_id,
+            priority=0,
+        )
+        payload = body.encode() if isinstance(body, str) else body
+        # A connection found dead (RabbitMQ restarted since) is replaced once; an unconfirmed message is
+        # safe to send again: the worker runs a task id once per delivery, and it was not delivered.
+        for attempt in (1, 2):
+            try:
+                channel = await self._channel_open()
+                async with asyncio.timeout(self._timeout):
+                    confirmation = await channel.basic_publish(
+                        payload, routing_key=spec.queue, properties=properties, mandatory=True
+                    )
+                break
+            except aiormq.exceptions.PublishError as exc:  # returned: no queue took it
+                raise ServiceUnavailableError("rabbitmq", self._address, f"no queue {spec.queue!r}") from exc
+            except aiormq.exceptions.DeliveryError as exc:  # nacked: see below
+                raise _queue_full(self._address) from exc
+            except _FAILURES as exc:
+                await self._forget_connection()
+                if attempt == 2:
+                    raise ServiceUnavailableError("rabbitmq", self._address, _reason(exc)) from exc
+        if not isinstance(confirmation, Basic.Ack):
+            raise _queue_full(self._address)
 
-    def close(self) -> None:
+    async def _channel_open(self) -> AbstractChannel:
+        if self._channel is not None and not self._channel.is_closed:
+            return self._channel
+        async with self._opening:
+            if self._channel is None or self._channel.is_closed:
+                async with asyncio.timeout(self._timeout):
+                    self._connection = await aiormq.connect(self._url)
+                    channel = await self._connection.channel(publisher_confirms=True)
+                    for spec in ALL_TASKS:  # as the worker declares it, so either may start first
+                        await channel.queue_declare(spec.queue, durable=True)
+                self._channel = channel
+            return self._channel
+
+    async def _forget_connection(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(*_FAILURES):
+                await connection.close()
+
+    async def close(self) -> None:
+        await self._forget_connection()
         self._producer.close()
+
+
+def _queue_full(address: str) -> ServiceUnavailableError:
+    # With publisher confirms, a full queue (max-length, overflow reject-publish) nacks the message.
+    return ServiceUnavailableError(
+        "rabbitmq", address, "the task queue is full, RabbitMQ refused the task", refused=True
+    )
+
+
+def _amqp_table(headers: dict[str, Any]) -> dict[str, Any]:
+    """Celery's headers as an AMQP table: tuples become arrays."""
+    return {name: list(value) if isinstance(value, tuple) else value for name, value in headers.items()}
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__

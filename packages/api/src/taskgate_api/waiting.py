@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from taskgate_api.metrics import WAITING_TASKS
 from taskgate_api.results import ResultMeta
 from taskgate_contracts.storage import RESULT_CHANNEL_PATTERN, RESULT_KEY_PREFIX, result_key
 
@@ -55,6 +56,7 @@ class ResultHub:
     def listen(self, task_id: str, listener: Listener) -> Iterator[None]:
         """Call `listener` with every state change of the task while inside; enter before sending it."""
         self._listeners.setdefault(task_id, set()).add(listener)
+        WAITING_TASKS.set(len(self._listeners))
         try:
             yield
         finally:
@@ -63,6 +65,7 @@ class ResultHub:
                 listeners.discard(listener)
                 if not listeners:
                     del self._listeners[task_id]
+            WAITING_TASKS.set(len(self._listeners))
 
     @contextlib.contextmanager
     def expect(self, task_id: str) -> Iterator[asyncio.Future[ResultMeta]]:
