@@ -51,7 +51,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over every package's sources and tests, the root tests and this file."""
     install_all_editable(session)
-    session.install("mypy", "nox", "httpx", "redis", "packaging")
+    session.install("mypy", "nox", "httpx", "redis", "packaging", "schemathesis")
     sources = [str(Path("packages", name, "src")) for name in PACKAGES]
     session.run("mypy", *sources, "tests", "release", "noxfile.py")
     # Each tests folder is checked on its own: they share module names (conftest, test_config).
