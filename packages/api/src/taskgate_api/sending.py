@@ -26,7 +26,13 @@ from taskgate_contracts.messages import message_headers
 
 #: Persistent: a queued task survives a RabbitMQ restart in its durable queue.
 _PERSISTENT = 2
-_FAILURES = (aiormq.exceptions.AMQPError, ConnectionError, OSError, TimeoutError)
+_FAILURES = (
+    aiormq.exceptions.AMQPError,
+    aiormq.exceptions.ChannelInvalidStateError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
 
 
 def create_producer(settings: ApiSettings) -> Celery:
@@ -70,45 +76,60 @@ class TaskSender:
         # A connection found dead (RabbitMQ restarted since) is replaced once; an unconfirmed message is
         # safe to send again: the worker runs a task id once per delivery, and it was not delivered.
         for attempt in (1, 2):
+            channel: AbstractChannel | None = None
             try:
-                channel = await self._channel_open()
-                async with asyncio.timeout(self._timeout):
-                    confirmation = await channel.basic_publish(
+                channel = await self._open_channel()
+                # The publish runs as a task of its own, shielded: a request that is cancelled or times
+                # out mid-write must not leave a half-written frame that breaks the channel for all.
+                publish = asyncio.ensure_future(
+                    channel.basic_publish(
                         payload, routing_key=spec.queue, properties=properties, mandatory=True
                     )
+                )
+                async with asyncio.timeout(self._timeout):
+                    confirmation = await asyncio.shield(publish)
                 break
             except aiormq.exceptions.PublishError as exc:  # returned: no queue took it
                 raise ServiceUnavailableError("rabbitmq", self._address, f"no queue {spec.queue!r}") from exc
             except aiormq.exceptions.DeliveryError as exc:  # nacked: see below
                 raise _queue_full(self._address) from exc
             except _FAILURES as exc:
-                await self._forget_connection()
+                await self._discard(channel)
                 if attempt == 2:
                     raise ServiceUnavailableError("rabbitmq", self._address, _reason(exc)) from exc
         if not isinstance(confirmation, Basic.Ack):
             raise _queue_full(self._address)
 
-    async def _channel_open(self) -> AbstractChannel:
+    async def _open_channel(self) -> AbstractChannel:
+        """The shared channel, opened (with a connection of its own) when there is none or it closed."""
         if self._channel is not None and not self._channel.is_closed:
             return self._channel
         async with self._opening:
             if self._channel is None or self._channel.is_closed:
+                await self._discard(self._channel)
                 async with asyncio.timeout(self._timeout):
-                    self._connection = await aiormq.connect(self._url)
-                    channel = await self._connection.channel(publisher_confirms=True)
-                    for spec in ALL_TASKS:  # as the worker declares it, so either may start first
-                        await channel.queue_declare(spec.queue, durable=True)
-                self._channel = channel
+                    connection = await aiormq.connect(self._url)
+                    try:
+                        channel = await connection.channel(publisher_confirms=True)
+                        for spec in ALL_TASKS:  # as the worker declares it, so either may start first
+                            await channel.queue_declare(spec.queue, durable=True)
+                    except BaseException:
+                        await connection.close()
+                        raise
+                self._connection, self._channel = connection, channel
             return self._channel
 
-    async def _forget_connection(self) -> None:
+    async def _discard(self, channel: AbstractChannel | None) -> None:
+        """Close the connection of `channel` if it is still the shared one; a newer one is left alone."""
+        if channel is None or channel is not self._channel:
+            return
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None:
             with contextlib.suppress(*_FAILURES):
                 await connection.close()
 
     async def close(self) -> None:
-        await self._forget_connection()
+        await self._discard(self._channel)
         self._producer.close()
 
 
