@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from taskgate_contracts import PROCESS, PROGRESS_STATE, ProcessArgs, Progress
 from taskgate_contracts.storage import CANCELLED_REASON
 from taskgate_worker.journal import note_progress, note_start
+from taskgate_worker.poison import describe_invalid_arguments
 
 #: Seconds between two progress reports.
 STEP_SECONDS = 0.5
@@ -40,12 +41,8 @@ def _validated(kwargs: dict[str, Any]) -> ProcessArgs:
     try:
         return PROCESS.args.model_validate(kwargs)
     except ValidationError as exc:
-        reasons = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'arguments'}: {error['msg']}"
-            for error in exc.errors()
-        )
         # A builtin exception: the api rebuilds the failure without importing the worker.
-        raise ValueError(f"invalid arguments for {PROCESS.name}: {reasons}") from None
+        raise ValueError(describe_invalid_arguments(PROCESS.name, exc)) from None
 
 
 def _sleep_reporting_progress(task: Task, delay: float) -> None:
