@@ -180,11 +180,31 @@ class ErrorDetail(BaseModel):
 class ValidationErrorResponse(BaseModel):
     """The request was refused: `detail` says which part is wrong and why."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "detail": [
+                        {
+                            "loc": ["body", "delay"],
+                            "msg": "Input should be greater than or equal to 0",
+                            "type": "greater_than_equal",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     detail: list[ErrorDetail]
 
 
 class NotFoundResponse(BaseModel):
     """No such task: it was never submitted, or it has expired."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"detail": "task 6f1c… was never submitted or has expired"}]}
+    )
 
     detail: str
 
@@ -192,12 +212,18 @@ class NotFoundResponse(BaseModel):
 class ConflictResponse(BaseModel):
     """The request conflicts with the task's state (for example, cancelling a finished task)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"detail": "task 6f1c… has already finished", "status": "completed"}]}
+    )
+
     detail: str
     status: TaskState
 
 
 class HealthResponse(BaseModel):
     """The process is alive."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
 
     status: Literal["ok"] = "ok"
 

@@ -114,6 +114,7 @@ async def get_task(
     responses={
         **_NOT_FOUND,
         409: {"model": ConflictResponse, "description": "The task has already finished."},
+        **_INVALID,
         **_UNAVAILABLE,
     },
 )
