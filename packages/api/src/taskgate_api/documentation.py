@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from taskgate_api.config import ApiSettings
 from taskgate_api.guards import OPEN_PATHS
+from taskgate_contracts import TooLargeResponse
 
 
 def describe_deployment(app: FastAPI, settings: ApiSettings) -> None:
@@ -16,6 +17,7 @@ def describe_deployment(app: FastAPI, settings: ApiSettings) -> None:
             schema = build()
             _parameters_not_nullable(schema)
             _limits(schema, settings)
+            _body_limit(schema, settings)
             if settings.api_keys:
                 _bearer_auth(schema)
             app.openapi_schema = schema
@@ -30,6 +32,19 @@ def _limits(schema: dict[str, Any], settings: ApiSettings) -> None:
     for parameter in schema["paths"]["/tasks/{task_id}"]["get"]["parameters"]:
         if parameter["name"] == "wait":
             parameter["schema"]["maximum"] = settings.task_timeout
+
+
+def _body_limit(schema: dict[str, Any], settings: ApiSettings) -> None:
+    """Every route that takes a body may refuse one over MAX_BODY_BYTES."""
+    schema["components"]["schemas"]["TooLargeResponse"] = TooLargeResponse.model_json_schema()
+    too_large = {
+        "description": f"The request body is over {settings.max_body_bytes} bytes (MAX_BODY_BYTES).",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TooLargeResponse"}}},
+    }
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            if "requestBody" in operation:
+                operation["responses"]["413"] = too_large
 
 
 def _parameters_not_nullable(schema: dict[str, Any]) -> None:

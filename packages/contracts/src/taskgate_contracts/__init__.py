@@ -21,6 +21,7 @@ from taskgate_contracts.responses import (
     TaskLinks,
     TaskState,
     TaskView,
+    TooLargeResponse,
     ValidationErrorResponse,
 )
 from taskgate_contracts.tasks import (
@@ -64,6 +65,7 @@ __all__ = [
     "TaskSpec",
     "TaskState",
     "TaskView",
+    "TooLargeResponse",
     "ValidationErrorResponse",
     "__version__",
     "describe_settings_error",

@@ -209,6 +209,16 @@ class NotFoundResponse(BaseModel):
     detail: str
 
 
+class TooLargeResponse(BaseModel):
+    """The request body is larger than the api takes."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"detail": "the request body must be at most 16384 bytes"}]}
+    )
+
+    detail: str
+
+
 class ConflictResponse(BaseModel):
     """The request conflicts with the task's state (for example, cancelling a finished task)."""
 
