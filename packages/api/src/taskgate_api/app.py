@@ -70,7 +70,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             hub=hub,
             keys=IdempotencyKeys(redis, redis_address, settings.result_expires),
         ),
-        readiness=Readiness(producer, redis, settings.broker_address, redis_address),
+        readiness=Readiness(producer, redis, hub, settings.broker_address, redis_address),
     )
     await _open_connections(redis)
     app.state.loop = asyncio.get_running_loop()

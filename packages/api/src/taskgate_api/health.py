@@ -7,6 +7,7 @@ from celery import Celery
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from taskgate_api.waiting import ResultHub
 from taskgate_contracts import CheckResult as Check
 
 #: Seconds a worker has to answer the readiness ping.
@@ -17,6 +18,7 @@ _WORKER_PING_TIMEOUT = 1.0
 class Readiness:
     producer: Celery
     redis: Redis
+    hub: ResultHub
     broker_address: str
     redis_address: str
 
@@ -48,4 +50,8 @@ class Readiness:
             await self.redis.ping()
         except (RedisError, OSError) as exc:
             return Check(ok=False, detail=f"Redis is unreachable at {self.redis_address}: {exc}")
-        return Check(ok=True, detail=f"Redis at {self.redis_address}")
+        if not self.hub.listening:  # without it no waiting request would learn of its result
+            return Check(
+                ok=False, detail=f"Redis at {self.redis_address} answers, but results are not subscribed yet"
+            )
+        return Check(ok=True, detail=f"Redis at {self.redis_address}, results subscribed")
