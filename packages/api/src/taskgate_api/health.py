@@ -7,6 +7,7 @@ from celery import Celery
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from taskgate_api.errors import ServiceUnavailableError
 from taskgate_api.waiting import ResultHub
 from taskgate_contracts import CheckResult as Check
 
@@ -32,7 +33,9 @@ class Readiness:
             with self.producer.connection_for_write() as connection:
                 connection.ensure_connection(max_retries=1)
         except Exception as exc:
-            return Check(ok=False, detail=f"RabbitMQ is unreachable at {self.broker_address}: {exc}")
+            return Check(
+                ok=False, detail=ServiceUnavailableError("rabbitmq", self.broker_address, exc).detail
+            )
         return Check(ok=True, detail=f"RabbitMQ at {self.broker_address}")
 
     def _check_workers(self) -> Check:
@@ -49,7 +52,7 @@ class Readiness:
         try:
             await self.redis.ping()
         except (RedisError, OSError) as exc:
-            return Check(ok=False, detail=f"Redis is unreachable at {self.redis_address}: {exc}")
+            return Check(ok=False, detail=ServiceUnavailableError("redis", self.redis_address, exc).detail)
         if not self.hub.listening:  # without it no waiting request would learn of its result
             return Check(
                 ok=False, detail=f"Redis at {self.redis_address} answers, but results are not subscribed yet"
