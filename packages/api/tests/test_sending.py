@@ -101,6 +101,26 @@ async def test_a_dropped_connection_is_replaced_without_an_error(sender: TaskSen
     await sender.send(PROCESS, ProcessArgs(delay=0), task_id="after")
 
 
+async def test_a_slow_confirmation_fails_one_send_and_keeps_the_connection(
+    sender: TaskSender, settings: ApiSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await sender.send(PROCESS, ProcessArgs(delay=0), task_id="before")
+    channel = sender._channel
+    assert channel is not None
+    publish = channel.basic_publish
+
+    async def unconfirmed(*args: object, **kwargs: object) -> None:
+        await asyncio.sleep(10)
+
+    monkeypatch.setattr(channel, "basic_publish", unconfirmed)
+    with pytest.raises(ServiceUnavailableError, match="no confirmation within 2 s"):
+        await sender.send(PROCESS, ProcessArgs(delay=0), task_id="slow")
+    # The shared channel stays: closing it would have failed every other send in flight on it.
+    monkeypatch.setattr(channel, "basic_publish", publish)
+    await sender.send(PROCESS, ProcessArgs(delay=0), task_id="after")
+    assert sender._channel is channel
+
+
 async def test_an_unreachable_broker_is_unavailable_at_once() -> None:
     settings = ApiSettings(_env_file=None, port_amqp=1, publish_timeout=2)
     sender = TaskSender(create_producer(settings), settings)

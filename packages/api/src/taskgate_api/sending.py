@@ -9,10 +9,10 @@ connection per sent task (celery issue 6963): results reach the api through `wai
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import Any, cast
 
 import aiormq
-from aiormq.abc import AbstractChannel, AbstractConnection
+from aiormq.abc import AbstractConnection
 from celery import Celery
 from kombu.entity import Queue
 from kombu.serialization import dumps
@@ -54,7 +54,7 @@ class TaskSender:
         self._address = settings.broker_address
         self._timeout = settings.publish_timeout
         self._connection: AbstractConnection | None = None
-        self._channel: AbstractChannel | None = None
+        self._channel: aiormq.Channel | None = None
         self._opening = asyncio.Lock()
 
     async def send(self, spec: TaskSpec[Any, Any], args: BaseModel, task_id: str) -> None:
@@ -76,16 +76,20 @@ class TaskSender:
         # A connection found dead (RabbitMQ restarted since) is replaced once; an unconfirmed message is
         # safe to send again: the worker runs a task id once per delivery, and it was not delivered.
         for attempt in (1, 2):
-            channel: AbstractChannel | None = None
+            channel: aiormq.Channel | None = None
             try:
                 channel = await self._open_channel()
                 # The publish runs as a task of its own, shielded: a request that is cancelled or times
                 # out mid-write must not leave a half-written frame that breaks the channel for all.
+                # wait=False: the channel's lock is held only to queue the frames, not until the socket
+                # has drained them, so sends do not line up one event-loop turn each; the confirmation
+                # is what says RabbitMQ has the message.
                 publish = asyncio.ensure_future(
                     channel.basic_publish(
-                        payload, routing_key=spec.queue, properties=properties, mandatory=True
+                        payload, routing_key=spec.queue, properties=properties, mandatory=True, wait=False
                     )
                 )
+                publish.add_done_callback(_retrieve_exception)
                 async with asyncio.timeout(self._timeout):
                     confirmation = await asyncio.shield(publish)
                 break
@@ -93,6 +97,17 @@ class TaskSender:
                 raise ServiceUnavailableError("rabbitmq", self._address, f"no queue {spec.queue!r}") from exc
             except aiormq.exceptions.DeliveryError as exc:  # nacked: see below
                 raise _queue_full(self._address) from exc
+            except TimeoutError as exc:
+                if channel is not None and not channel.is_closed:
+                    # A slow confirmation is a busy broker (or this process), not a broken connection:
+                    # closing it would fail every other send in flight on the shared channel. A dead
+                    # connection is found by its heartbeat, or by the next send.
+                    raise ServiceUnavailableError(
+                        "rabbitmq", self._address, f"no confirmation within {self._timeout:g} s"
+                    ) from exc
+                await self._discard(channel)
+                if attempt == 2:
+                    raise ServiceUnavailableError("rabbitmq", self._address, _reason(exc)) from exc
             except _FAILURES as exc:
                 await self._discard(channel)
                 if attempt == 2:
@@ -100,7 +115,7 @@ class TaskSender:
         if not isinstance(confirmation, Basic.Ack):
             raise _queue_full(self._address)
 
-    async def _open_channel(self) -> AbstractChannel:
+    async def _open_channel(self) -> aiormq.Channel:
         """The shared channel, opened (with a connection of its own) when there is none or it closed."""
         if self._channel is not None and not self._channel.is_closed:
             return self._channel
@@ -110,7 +125,8 @@ class TaskSender:
                 async with asyncio.timeout(self._timeout):
                     connection = await aiormq.connect(self._url)
                     try:
-                        channel = await connection.channel(publisher_confirms=True)
+                        # The concrete channel: its basic_publish takes `wait`, the abstract one's does not.
+                        channel = cast(aiormq.Channel, await connection.channel(publisher_confirms=True))
                         for spec in ALL_TASKS:  # as the worker declares it, so either may start first
                             await channel.queue_declare(spec.queue, durable=True)
                     except BaseException:
@@ -119,7 +135,7 @@ class TaskSender:
                 self._connection, self._channel = connection, channel
             return self._channel
 
-    async def _discard(self, channel: AbstractChannel | None) -> None:
+    async def _discard(self, channel: aiormq.Channel | None) -> None:
         """Close the connection of `channel` if it is still the shared one; a newer one is left alone."""
         if channel is None or channel is not self._channel:
             return
@@ -131,6 +147,13 @@ class TaskSender:
     async def close(self) -> None:
         await self._discard(self._channel)
         self._producer.close()
+
+
+def _retrieve_exception(publish: "asyncio.Future[Any]") -> None:
+    """Mark a publish's failure as seen: its request may have stopped waiting for it (timed out or
+    cancelled), and the shielded task would otherwise log "exception was never retrieved"."""
+    if not publish.cancelled():
+        publish.exception()
 
 
 def _queue_full(address: str) -> ServiceUnavailableError:
