@@ -48,7 +48,7 @@ def validation_error(loc: Sequence[str | int], msg: str, type_: str) -> RequestV
     return RequestValidationError([{"loc": tuple(loc), "msg": msg, "type": type_}])
 
 
-def _service_unavailable(_: Request, exc: Exception) -> Response:
+async def _service_unavailable(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceUnavailableError)
     body = ServiceUnavailableResponse(service=exc.service, detail=exc.detail)
     return model_response(body, 503, {"Retry-After": RETRY_AFTER_UNAVAILABLE})
@@ -62,7 +62,7 @@ def _details(errors: Sequence[Any]) -> list[ErrorDetail]:
     ]
 
 
-def _invalid_request(_: Request, exc: Exception) -> Response:
+async def _invalid_request(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     return model_response(ValidationErrorResponse(detail=_details(exc.errors())), 422)
 
@@ -92,6 +92,7 @@ def _allowed_methods(app: FastAPI, path: str) -> list[str]:
 
 
 def install(app: FastAPI) -> None:
+    # Handlers are coroutines: Starlette runs a plain function in a worker thread.
     app.add_exception_handler(ServiceUnavailableError, _service_unavailable)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)

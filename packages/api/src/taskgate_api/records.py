@@ -54,26 +54,29 @@ class LoggedEvent:
         )
 
 
+# KEYS: record, events. ARGV: when it was queued, expiry in seconds.
+_CREATE = f"""
+redis.call('HSET', KEYS[1], '{RecordField.QUEUED_AT}', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', {EVENTS_MAX_LENGTH}, '*',
+  '{EventField.TYPE}', '{TaskEventType.STATE.value}', '{EventField.STATUS}', '{TaskState.QUEUED.value}')
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+"""
+
+
 class TaskRecords:
     def __init__(self, redis: Redis, address: str, expires: int) -> None:
         self._redis = redis
         self._address = address
         self._expires = expires
+        # One command per submitted task: every request pays for it, and a script is the least work
+        # for both the client and Redis.
+        self._create = redis.register_script(_CREATE)
 
     async def create(self, task_id: str) -> None:
         """Record that the task is queued; raises `ServiceUnavailableError` when Redis does not answer."""
-        record, events = record_key(task_id), events_key(task_id)
         with redis_errors(self._address):
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.hset(record, RecordField.QUEUED_AT, _now())
-                pipe.expire(record, self._expires)
-                pipe.xadd(
-                    events,
-                    {EventField.TYPE: TaskEventType.STATE, EventField.STATUS: TaskState.QUEUED},
-                    maxlen=EVENTS_MAX_LENGTH,
-                )
-                pipe.expire(events, self._expires)
-                await pipe.execute()
+            await self._create(keys=[record_key(task_id), events_key(task_id)], args=[_now(), self._expires])
 
     async def discard(self, task_id: str) -> None:
         """Forget a task that was never sent (RabbitMQ refused it); best effort."""
