@@ -69,10 +69,13 @@ class Subscriptions:
 
 
 def subscriptions(redis: Redis, pid: int) -> Subscriptions:
-    """Count what process `pid` subscribes to, by matching its sockets with Redis's client list."""
+    """Count what process `pid` and its children (the api's processes) subscribe to, by matching their
+    sockets with Redis's client list."""
+    parent = psutil.Process(pid)
     ports = {
         connection.laddr.port
-        for connection in psutil.Process(pid).net_connections(kind="tcp")
+        for process in [parent, *parent.children(recursive=True)]
+        for connection in process.net_connections(kind="tcp")
         if connection.raddr and connection.raddr.port == REDIS_PORT
     }
     clients = [client for client in redis.client_list() if int(client["addr"].rsplit(":", 1)[1]) in ports]

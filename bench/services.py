@@ -1,6 +1,7 @@
 """The real worker and api as child processes of the bench, as the end-to-end tests run them (the same
 `tests.processes` helpers start, await and stop them by PID), and what the bench reads off them."""
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,10 +27,15 @@ def start_worker(env: dict[str, str], logs: Path, concurrency: int) -> Service:
     return Service.start(f"worker-c{concurrency}", [*args, "--hostname", hostname], env, logs)
 
 
+#: `taskgate-api --workers`: one api process per core of this machine (see docs/performance.md).
+API_PROCESSES = int(os.environ.get("BENCH_API_PROCESSES", os.cpu_count() or 1))
+
+
 def start_api(name: str, env: dict[str, str], logs: Path) -> Service:
     port = free_port()
     # Warning level: one access-log line per request is not what a loaded api should spend its time on.
     args = ["-m", "taskgate_api", "--host", HOST, "--port", str(port), "--log-level", "warning"]
+    args += ["--workers", str(API_PROCESSES)]
     return Service.start(name, args, env, logs, url=f"http://{HOST}:{port}")
 
 
@@ -40,7 +46,9 @@ def rss_bytes(service: Service) -> int:
 
 
 def open_files(service: Service) -> int:
-    return psutil.Process(service.process.pid).num_fds()
+    """Open descriptors of the service and its children (the api's processes)."""
+    parent = psutil.Process(service.process.pid)
+    return sum(process.num_fds() for process in [parent, *parent.children(recursive=True)])
 
 
 def api_metric(api: Service, name: str) -> float | None:

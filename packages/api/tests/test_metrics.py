@@ -24,5 +24,5 @@ def test_requests_are_counted_by_route_template_and_code(offline_client: TestCli
     assert _count(after, unknown) == _count(before, unknown) + 1
     assert 'route="unmatched"' in after
     assert "/no/such/path" not in after
-    for name in ("taskgate_http_request_seconds", "taskgate_result_wait_seconds", "taskgate_waiting_tasks"):
+    for name in ("taskgate_http_request_seconds", "taskgate_waiting_tasks"):
         assert name in after

@@ -1,28 +1,20 @@
-"""`taskgate-api` / `python -m taskgate_api`: serve the api with uvicorn."""
+"""`taskgate-api` / `python -m taskgate_api`: serve the api with uvicorn, in one process or several."""
 
 import argparse
-from types import FrameType
+import os
+import sys
 
-import uvicorn
-from fastapi import FastAPI
-from pydantic import ValidationError
+from taskgate_api.supervisor import Listen, Supervisor
 
-from taskgate_api.app import create_app, stop_waiting
-from taskgate_api.config import ApiSettings
-from taskgate_contracts import describe_settings_error
+#: The environment variable that sets the default of --workers (handy in a container).
+WORKERS_VARIABLE = "API_WORKERS"
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, but a stop signal first answers every waiting request (`pending`, with its task id),
-    so clients are not left waiting up to TASK_TIMEOUT for a process that is going away."""
-
-    def __init__(self, app: FastAPI, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self._app = app
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        stop_waiting(self._app)
-        super().handle_exit(sig, frame)
+def _workers(value: str) -> int:
+    workers = int(value)
+    if workers < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return workers
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -36,16 +28,34 @@ def main(argv: list[str] | None = None) -> None:
         default=8192,
         help="connections the kernel queues before accepting them (default: 8192, at most somaxconn)",
     )
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=os.environ.get(WORKERS_VARIABLE, "1"),
+        help=f"api processes sharing the port (default: ${WORKERS_VARIABLE} or 1); about one per core",
+    )
+    parser.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="listen with SO_REUSEPORT, so several taskgate-api processes can share the port",
+    )
     args = parser.parse_args(argv)
+    listen = Listen(args.host, args.port, args.backlog, args.log_level)
+    if args.workers > 1:
+        # Each api process reads and checks the settings itself; a wrong one stops them all (exit 2).
+        sys.exit(Supervisor(listen, args.workers).run())
+    # Imported only here, so a supervisor of several api processes never loads the api itself.
+    from pydantic import ValidationError
+
+    from taskgate_api.config import ApiSettings
+    from taskgate_api.serving import serve
+    from taskgate_contracts import describe_settings_error
+
     try:
         settings = ApiSettings()
     except ValidationError as error:
         parser.exit(2, describe_settings_error(error) + "\n")
-    app = create_app(settings)
-    _Server(
-        app,
-        uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, backlog=args.backlog),
-    ).run()
+    serve(listen, settings, reuse_port=args.reuse_port)
 
 
 if __name__ == "__main__":

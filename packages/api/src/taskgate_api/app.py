@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
@@ -12,7 +13,6 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from taskgate_api import documentation, errors, metrics
-from taskgate_api.arrival import StampArrival
 from taskgate_api.config import ApiSettings
 from taskgate_api.dependencies import Services
 from taskgate_api.guards import LimitBody, RequireApiKey
@@ -69,13 +69,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             sender=sender,
             hub=hub,
             keys=IdempotencyKeys(redis, redis_address, settings.result_expires),
+            admission=asyncio.Semaphore(settings.submit_concurrency),
         ),
         readiness=Readiness(producer, redis, hub, settings.broker_address, redis_address),
     )
     await _open_connections(redis)
+    # What exists now lives as long as the process: the garbage collector need not walk it again on
+    # every full collection, which with thousands of requests in flight would otherwise stall them all.
+    gc.freeze()
     app.state.loop = asyncio.get_running_loop()
     async with anyio.create_task_group() as background:
         background.start_soon(hub.run)
+        background.start_soon(metrics.report_waiting, lambda: hub.waiting)
         try:
             yield
         finally:
@@ -105,6 +110,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version=__version__,
         summary="Run jobs on Celery workers through RabbitMQ; results and progress in Redis.",
         lifespan=_lifespan,
+        # FastAPI's own OpenTelemetry hooks cost every request a look at the environment; the api's
+        # metrics are Prometheus's (/metrics).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings or ApiSettings()
     app.include_router(process.router)
@@ -113,7 +121,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     errors.install(app)
     # Added last, so outermost: the body limit and the key are checked before anything else runs.
     app.add_middleware(metrics.CountRequests)
-    app.add_middleware(StampArrival)
     app.add_middleware(LimitBody, limit=app.state.settings.max_body_bytes)
     if app.state.settings.api_keys:
         app.add_middleware(RequireApiKey, keys=app.state.settings.api_keys)

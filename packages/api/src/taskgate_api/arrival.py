@@ -1,15 +1,19 @@
-"""Stamping when a request arrived, so the `time` an answer reports includes everything the api did."""
+"""When a request arrived: its deadline and the `time` its answer reports count from then.
+
+`taskgate-api` stamps a request as its HTTP parser meets the first byte (`serving.ArrivalStampingProtocol`),
+so the stamp does not depend on how long the request then waited for the event loop behind others.
+Under another ASGI server, the first middleware stamps it instead (`arrived`).
+"""
 
 import time
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
+
+#: The key in a request's scope state: `time.monotonic()` when the request arrived.
+RECEIVED_AT = "received_at"
 
 
-class StampArrival:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope.setdefault("state", {})["received_at"] = time.monotonic()
-        await self.app(scope, receive, send)
+def arrived(scope: Scope) -> float:
+    """The request's arrival, stamped now if the server has not."""
+    stamp: float = scope.setdefault("state", {}).setdefault(RECEIVED_AT, time.monotonic())
+    return stamp

@@ -28,6 +28,9 @@ class ApiSettings(BaseSettings, Connections):
         3.0, gt=0, description="Seconds to reach RabbitMQ before answering 503 (connect and retries)."
     )
     redis_timeout: float = Field(2.0, gt=0, description="Seconds a Redis command may take before 503.")
+    submit_concurrency: int = Field(
+        32, gt=0, description="Submissions one api process sends to Redis and RabbitMQ at once; more wait."
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from taskgate_api.arrival import RECEIVED_AT
 from taskgate_api.config import ApiSettings
 from taskgate_api.health import Readiness
 from taskgate_api.records import TaskRecords
@@ -26,12 +27,12 @@ async def _services(request: Request) -> Services:
 
 
 async def _received_at(request: Request) -> float:
-    received: float = request.state.received_at
+    received: float = getattr(request.state, RECEIVED_AT)
     return received
 
 
 ServicesDep = Annotated[Services, Depends(_services)]
-#: `time.monotonic()` when the request arrived, stamped by `arrival.StampArrival`.
+#: `time.monotonic()` when the request arrived, stamped as it was parsed (see `arrival`).
 ReceivedAt = Annotated[float, Depends(_received_at)]
 #: The optional `Idempotency-Key` header of the POSTs that submit a task.
 IdempotencyKey = Annotated[

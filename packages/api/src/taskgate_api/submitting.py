@@ -2,9 +2,15 @@
 
 An `Idempotency-Key` makes a submission attach to the task an earlier request with that key sent; the
 task is sent only by the request that claimed the key.
+
+At most SUBMIT_CONCURRENCY submissions of a process talk to Redis and RabbitMQ at once; the others wait
+their turn. A burst of thousands then flows through in small groups instead of all at once, so the event
+loop keeps answering the requests whose deadline has come while the burst is taken in — and the burst
+itself goes no slower, since Redis and RabbitMQ answer a few dozen at a time as fast as thousands.
 """
 
 import asyncio
+import contextlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -18,7 +24,7 @@ from taskgate_api.idempotency import IdempotencyKeys
 from taskgate_api.records import TaskRecords
 from taskgate_api.results import ResultMeta
 from taskgate_api.sending import TaskSender
-from taskgate_api.waiting import ResultHub, StoppedWaitingError
+from taskgate_api.waiting import ResultHub
 from taskgate_contracts import TaskSpec, TaskView
 
 
@@ -35,25 +41,30 @@ class Submitter:
     sender: TaskSender
     hub: ResultHub
     keys: IdempotencyKeys
+    #: Submissions of this process that may talk to Redis and RabbitMQ at once (SUBMIT_CONCURRENCY).
+    admission: asyncio.Semaphore
 
     async def submit(self, spec: TaskSpec[Any, Any], args: BaseModel, idempotency_key: str | None) -> str:
         """Queue the task (or find the one queued under the same key); its id."""
-        task_id, new = await self._claim(args, idempotency_key)
-        if new:
-            await self._send(spec, args, task_id, idempotency_key)
+        async with self.admission:
+            task_id, new = await self._claim(args, idempotency_key)
+            if new:
+                await self._send(spec, args, task_id, idempotency_key)
         return task_id
 
     async def submit_and_wait(
         self, spec: TaskSpec[Any, Any], args: BaseModel, deadline: float, idempotency_key: str | None
     ) -> Submission:
         """Queue the task and wait for its outcome until `deadline` (a `time.monotonic()` value)."""
-        task_id, new = await self._claim(args, idempotency_key)
-        # Interest is registered before the task is sent, so even an instant result is not missed.
-        with self.hub.expect(task_id) as outcome:
-            if new:
-                await self._send(spec, args, task_id, idempotency_key)
-            else:
-                _resolve_if_finished(outcome, await self.records.result(task_id))
+        with contextlib.ExitStack() as expecting:
+            async with self.admission:
+                task_id, new = await self._claim(args, idempotency_key)
+                # Interest is registered before the task is sent, so even an instant result is not missed.
+                outcome = expecting.enter_context(self.hub.expect(task_id))
+                if new:
+                    await self._send(spec, args, task_id, idempotency_key)
+                else:
+                    _resolve_if_finished(outcome, await self.records.result(task_id))
             return Submission(task_id, await _until(outcome, deadline))
 
     async def wait(self, task_id: str, deadline: float) -> TaskView | None:
@@ -92,11 +103,13 @@ def _resolve_if_finished(outcome: asyncio.Future[ResultMeta], stored: ResultMeta
 
 
 async def _until(outcome: asyncio.Future[ResultMeta], deadline: float) -> ResultMeta | None:
-    waited_from = time.monotonic()
-    try:
-        async with asyncio.timeout(max(deadline - waited_from, 0)):
-            return await outcome
-    except (TimeoutError, StoppedWaitingError):
-        return None
-    finally:
-        metrics.WAIT_SECONDS.observe(time.monotonic() - waited_from)
+    """The outcome, or None at `deadline` or when the api stops waiting.
+
+    The deadline releases the request without cancelling it: thousands of deadlines can fall within
+    the same milliseconds, and unwinding a cancellation through each request's stack would make the
+    last of them answer late.
+    """
+    await asyncio.wait((outcome,), timeout=max(deadline - time.monotonic(), 0))
+    if not outcome.done() or outcome.exception() is not None:
+        return None  # the deadline, or StoppedWaitingError
+    return outcome.result()

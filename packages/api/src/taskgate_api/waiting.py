@@ -19,7 +19,6 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from taskgate_api.metrics import WAITING_TASKS
 from taskgate_api.results import ResultMeta
 from taskgate_contracts.storage import RESULT_CHANNEL_PATTERN, RESULT_KEY_PREFIX, result_key
 
@@ -56,7 +55,6 @@ class ResultHub:
     def listen(self, task_id: str, listener: Listener) -> Iterator[None]:
         """Call `listener` with every state change of the task while inside; enter before sending it."""
         self._listeners.setdefault(task_id, set()).add(listener)
-        WAITING_TASKS.set(len(self._listeners))
         try:
             yield
         finally:
@@ -65,7 +63,6 @@ class ResultHub:
                 listeners.discard(listener)
                 if not listeners:
                     del self._listeners[task_id]
-            WAITING_TASKS.set(len(self._listeners))
 
     @contextlib.contextmanager
     def expect(self, task_id: str) -> Iterator[asyncio.Future[ResultMeta]]:
@@ -82,6 +79,8 @@ class ResultHub:
                 yield future
         finally:
             self._expected.discard(future)
+            if future.done() and not future.cancelled():
+                future.exception()  # a stop may come before the request awaits it: not an error to log
 
     def stop_waiting(self) -> None:
         """Release every waiter at once (they answer `pending`), as the api shuts down."""

@@ -1,9 +1,10 @@
 """`/healthz` (the process is alive), `/readyz` (it can do its work) and `/metrics` (Prometheus)."""
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from taskgate_api.dependencies import ServicesDep
+from taskgate_api.metrics import exposition
 from taskgate_api.responses import model_response
 from taskgate_contracts import CheckResult, HealthResponse, ReadinessResponse
 
@@ -30,4 +31,4 @@ async def readyz(services: ServicesDep) -> Response:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -66,7 +66,7 @@ async def process(
     elapsed = time.monotonic() - received_at
     task_id, outcome = submission.task_id, submission.outcome
     if outcome is None:
-        metrics.OUTCOMES.labels(outcome="pending").inc()
+        metrics.ANSWERED_PENDING.inc()
         if settings.on_timeout == "cancel":
             await services.records.cancel(task_id)
         retry_after = max(1, math.ceil(min(body.delay - elapsed, settings.task_timeout)))
@@ -76,9 +76,9 @@ async def process(
             {"Location": f"/tasks/{task_id}", "Retry-After": str(retry_after)},
         )
     if outcome.task_state is TaskState.COMPLETED:
-        metrics.OUTCOMES.labels(outcome="completed").inc()
+        metrics.ANSWERED_COMPLETED.inc()
         return model_response(
             CompletedResponse(result=outcome.result_text, time=elapsed, task_id=task_id), 200
         )
-    metrics.OUTCOMES.labels(outcome="failed").inc()
+    metrics.ANSWERED_FAILED.inc()
     return model_response(FailedResponse(error=outcome.error, time=elapsed, task_id=task_id), 500)

@@ -1,0 +1,59 @@
+"""Serving the api with uvicorn in this process.
+
+Arrival is stamped by the HTTP parser the moment a request's first byte is parsed, so a request's
+deadline and its `time` do not depend on how long it then waited for the event loop behind others.
+"""
+
+import time
+from types import FrameType
+
+import uvicorn
+from fastapi import FastAPI
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from taskgate_api.app import create_app, stop_waiting
+from taskgate_api.arrival import RECEIVED_AT
+from taskgate_api.config import ApiSettings
+from taskgate_api.supervisor import Listen, shared_port_socket
+
+
+class ArrivalStampingProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol, stamping each request's arrival into its scope's state."""
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.scope["state"][RECEIVED_AT] = time.monotonic()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, but a stop signal first answers every waiting request (`pending`, with its task id),
+    so clients are not left waiting up to TASK_TIMEOUT for a process that is going away."""
+
+    def __init__(self, app: FastAPI, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._app = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        stop_waiting(self._app)
+        super().handle_exit(sig, frame)
+
+
+def serve(listen: Listen, settings: ApiSettings, reuse_port: bool) -> None:
+    """Serve until a stop signal; with `reuse_port`, other processes may serve the same port."""
+    sockets = None
+    if reuse_port:
+        sock = shared_port_socket(listen.host, listen.port)
+        sock.listen(listen.backlog)
+        sockets = [sock]
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=listen.host,
+        port=listen.port,
+        log_level=listen.log_level,
+        backlog=listen.backlog,
+        http=ArrivalStampingProtocol,
+        # Above info, uvicorn would still build every access-log line before dropping it.
+        access_log=listen.log_level.lower() in ("trace", "debug", "info"),
+    )
+    _Server(app, config).run(sockets=sockets)

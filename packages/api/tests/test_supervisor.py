@@ -1,0 +1,127 @@
+"""`taskgate-api --workers N`: several api processes on one port, supervised, as real processes.
+
+/healthz needs neither RabbitMQ nor Redis, so the processes run against addresses where nothing listens.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+HOST = "127.0.0.1"
+#: What the api processes need to start: no service has to be reachable for /healthz.
+ENV = {
+    **os.environ,
+    "RABBITMQ_HOST": HOST,
+    "PORT_AMQP": "1",
+    "REDIS_URL": f"redis://{HOST}:1/0",
+    "ENVIRONMENT": "development",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def start(port: int, workers: int, **env: str) -> "subprocess.Popen[str]":
+    command = [sys.executable, "-m", "taskgate_api", "--host", HOST, "--port", str(port)]
+    command += ["--workers", str(workers), "--log-level", "warning"]
+    return subprocess.Popen(command, env={**ENV, **env}, stderr=subprocess.PIPE, text=True)
+
+
+def wait_serving(url: str, supervisor: "subprocess.Popen[str]", timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert supervisor.poll() is None, supervisor.communicate()[1]
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    pytest.fail(f"{url} did not serve within {timeout} s")
+
+
+def healthz_count(url: str) -> float:
+    """The requests to /healthz counted over all the api's processes, as /metrics reports them."""
+    for line in httpx.get(f"{url}/metrics", timeout=5).text.splitlines():
+        if line.startswith("taskgate_http_requests_total{") and 'route="/healthz"' in line:
+            return float(line.rpartition(" ")[2])
+    return 0.0
+
+
+@pytest.fixture
+def supervised() -> Iterator[tuple["subprocess.Popen[str]", str]]:
+    port = free_port()
+    supervisor = start(port, workers=2)
+    url = f"http://{HOST}:{port}"
+    try:
+        wait_serving(url, supervisor)
+        yield supervisor, url
+    finally:
+        if supervisor.poll() is None:
+            supervisor.send_signal(signal.SIGTERM)
+        supervisor.communicate(timeout=40)
+
+
+def test_processes_share_the_port_and_their_metrics_are_summed(
+    supervised: tuple["subprocess.Popen[str]", str],
+) -> None:
+    supervisor, url = supervised
+    processes = children(supervisor.pid)
+    assert len(processes) == 2
+    before = healthz_count(url)
+    for _ in range(40):  # new connections each: the kernel spreads them over both processes
+        assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+    assert healthz_count(url) == before + 40
+    supervisor.send_signal(signal.SIGTERM)
+    assert supervisor.wait(timeout=30) == 0
+    for pid in processes:
+        assert not Path(f"/proc/{pid}").exists()
+
+
+def test_a_process_that_dies_is_replaced(supervised: tuple["subprocess.Popen[str]", str]) -> None:
+    supervisor, url = supervised
+    time.sleep(10.5)  # past the start-up window: a death after it is a crash, not a failed start
+    victim = children(supervisor.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        current = children(supervisor.pid)
+        if len(current) == 2 and victim not in current:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"no process replaced {victim}")
+    wait_serving(url, supervisor)
+    assert supervisor.poll() is None
+
+
+def test_a_wrong_setting_stops_every_process_with_its_message() -> None:
+    supervisor = start(free_port(), workers=2, TASK_TIMEOUT="soon")
+    _, stderr = supervisor.communicate(timeout=60)
+    assert supervisor.returncode == 2
+    assert "invalid setting TASK_TIMEOUT" in stderr
+
+
+def test_a_port_in_use_is_refused_at_once() -> None:
+    with socket.socket() as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        supervisor = start(taken.getsockname()[1], workers=2)
+        _, stderr = supervisor.communicate(timeout=30)
+    assert supervisor.returncode == 1
+    assert "cannot listen on" in stderr
