@@ -6,6 +6,7 @@ progress are Celery's own (`celery-task-meta-<id>`); its event log (`taskgate:ev
 state and progress change in order.
 """
 
+import asyncio
 import contextlib
 import json
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from taskgate_api.errors import redis_errors
+from taskgate_api.errors import ServiceUnavailableError, redis_errors
 from taskgate_api.results import ResultMeta
 from taskgate_contracts import Progress, TaskEventType, TaskState, TaskView
 from taskgate_contracts.storage import (
@@ -54,13 +55,15 @@ class LoggedEvent:
         )
 
 
-# KEYS: record, events. ARGV: when it was queued, expiry in seconds.
+# KEYS: record and events of each task, in pairs. ARGV: when they were queued, expiry in seconds.
 _CREATE = f"""
-redis.call('HSET', KEYS[1], '{RecordField.QUEUED_AT}', ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', {EVENTS_MAX_LENGTH}, '*',
-  '{EventField.TYPE}', '{TaskEventType.STATE.value}', '{EventField.STATUS}', '{TaskState.QUEUED.value}')
-redis.call('EXPIRE', KEYS[2], ARGV[2])
+for i = 1, #KEYS, 2 do
+  redis.call('HSET', KEYS[i], '{RecordField.QUEUED_AT}', ARGV[1])
+  redis.call('EXPIRE', KEYS[i], ARGV[2])
+  redis.call('XADD', KEYS[i + 1], 'MAXLEN', '~', {EVENTS_MAX_LENGTH}, '*',
+    '{EventField.TYPE}', '{TaskEventType.STATE.value}', '{EventField.STATUS}', '{TaskState.QUEUED.value}')
+  redis.call('EXPIRE', KEYS[i + 1], ARGV[2])
+end
 """
 
 
@@ -69,14 +72,45 @@ class TaskRecords:
         self._redis = redis
         self._address = address
         self._expires = expires
-        # One command per submitted task: every request pays for it, and a script is the least work
-        # for both the client and Redis.
         self._create = redis.register_script(_CREATE)
+        #: Records asked for in this turn of the event loop, and what each asker awaits.
+        self._queued: list[tuple[str, asyncio.Future[None]]] = []
+        self._writing: set[asyncio.Task[None]] = set()
 
     async def create(self, task_id: str) -> None:
-        """Record that the task is queued; raises `ServiceUnavailableError` when Redis does not answer."""
-        with redis_errors(self._address):
-            await self._create(keys=[record_key(task_id), events_key(task_id)], args=[_now(), self._expires])
+        """Record that the task is queued; raises `ServiceUnavailableError` when Redis does not answer.
+
+        Every submission pays for this, so the records asked for in the same turn of the event loop are
+        written together, by one script call: a burst costs Redis and the client a few dozen commands,
+        not thousands.
+        """
+        loop = asyncio.get_running_loop()
+        written: asyncio.Future[None] = loop.create_future()
+        if not self._queued:
+            loop.call_soon(self._write_queued)
+        self._queued.append((task_id, written))
+        await written
+
+    def _write_queued(self) -> None:
+        batch, self._queued = self._queued, []
+        writing = asyncio.ensure_future(self._write(batch))
+        self._writing.add(writing)
+        writing.add_done_callback(self._writing.discard)
+
+    async def _write(self, batch: list[tuple[str, "asyncio.Future[None]"]]) -> None:
+        keys = [key for task_id, _ in batch for key in (record_key(task_id), events_key(task_id))]
+        failure: BaseException | None = None
+        try:
+            await self._create(keys=keys, args=[_now(), self._expires])
+        except (RedisError, OSError) as exc:
+            failure = exc
+        for _, written in batch:
+            if written.done():  # its request is gone
+                continue
+            if failure is None:
+                written.set_result(None)
+            else:
+                written.set_exception(ServiceUnavailableError("redis", self._address, failure))
 
     async def discard(self, task_id: str) -> None:
         """Forget a task that was never sent (RabbitMQ refused it); best effort."""
