@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
@@ -74,9 +73,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         readiness=Readiness(producer, redis, hub, settings.broker_address, redis_address),
     )
     await _open_connections(redis)
-    # What exists now lives as long as the process: the garbage collector need not walk it again on
-    # every full collection, which with thousands of requests in flight would otherwise stall them all.
-    gc.freeze()
     app.state.loop = asyncio.get_running_loop()
     async with anyio.create_task_group() as background:
         background.start_soon(hub.run)

@@ -2,8 +2,16 @@
 
 Arrival is stamped by the HTTP parser the moment a request's first byte is parsed, so a request's
 deadline and its `time` do not depend on how long it then waited for the event loop behind others.
+
+The garbage collector is tuned for thousands of requests in flight, each a few hundred objects that
+live for seconds: with CPython's defaults a full collection walked all of them every second or two
+(measured under 5,000 waiting clients: 18 full collections in 25 s, 2.2 s of a core, pauses up to
+0.25 s). Reference counting frees nearly all a request makes, so young collections run every 50,000
+allocations instead of 700, and full ones only after 5,000 young ones; what the process holds from
+the start is frozen out of them altogether.
 """
 
+import gc
 import time
 from types import FrameType
 
@@ -38,6 +46,11 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+#: Young collections after this many allocations, middle ones after that many young ones, full ones
+#: after that many middle ones (CPython's defaults: 700, 10, 10).
+_GC_THRESHOLDS = (50_000, 50, 100)
+
+
 def serve(listen: Listen, settings: ApiSettings, reuse_port: bool) -> None:
     """Serve until a stop signal; with `reuse_port`, other processes may serve the same port."""
     sockets = None
@@ -46,6 +59,8 @@ def serve(listen: Listen, settings: ApiSettings, reuse_port: bool) -> None:
         sock.listen(listen.backlog)
         sockets = [sock]
     app = create_app(settings)
+    gc.freeze()
+    gc.set_threshold(*_GC_THRESHOLDS)
     config = uvicorn.Config(
         app,
         host=listen.host,
