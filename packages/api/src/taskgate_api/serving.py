@@ -11,9 +11,11 @@ allocations instead of 700, and full ones only after 5,000 young ones; what the 
 the start is frozen out of them altogether.
 """
 
+import asyncio
 import gc
 import time
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -25,8 +27,46 @@ from taskgate_api.config import ApiSettings
 from taskgate_api.supervisor import Listen, shared_port_socket
 
 
+class _CoalescingTransport:
+    """A connection's transport that sends a response's head together with its body.
+
+    uvicorn writes them separately; each write is a system call and a TCP segment of its own, which
+    under a wave of thousands of answers due at once cost more than building the answers. A write is
+    held until the next one, which takes it along, or until the end of the event loop's turn.
+    """
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._held: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._held is None:
+            self._held = data
+            asyncio.get_running_loop().call_soon(self._flush)
+        else:
+            held, self._held = self._held, None
+            self._transport.write(held + data)
+
+    def _flush(self) -> None:
+        held, self._held = self._held, None
+        if held is not None and not self._transport.is_closing():
+            self._transport.write(held)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class ArrivalStampingProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol, stamping each request's arrival into its scope's state."""
+    """uvicorn's HTTP protocol, stamping each request's arrival into its scope's state, and writing
+    each answer with one system call."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self.transport = _CoalescingTransport(self.transport)  # type: ignore[assignment]
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
