@@ -27,7 +27,7 @@ from taskgate_api.config import ApiSettings
 from taskgate_api.supervisor import Listen, shared_port_socket
 
 
-class _CoalescingTransport:
+class CoalescingTransport:
     """A connection's transport that sends a response's head together with its body.
 
     uvicorn writes them separately; each write is a system call and a TCP segment of its own, which
@@ -66,7 +66,7 @@ class ArrivalStampingProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
-        self.transport = _CoalescingTransport(self.transport)  # type: ignore[assignment]
+        self.transport = CoalescingTransport(self.transport)  # type: ignore[assignment]
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
