@@ -1,6 +1,6 @@
 """When a request arrived: its deadline and the `time` its answer reports count from then.
 
-`taskgate-api` stamps a request as its HTTP parser meets the first byte (`serving.ArrivalStampingProtocol`),
+`taskgate-api` stamps a request as its HTTP parser meets the first byte (`serving.HttpProtocol`),
 so the stamp does not depend on how long the request then waited for the event loop behind others.
 Under another ASGI server, the first middleware stamps it instead (`arrived`).
 """

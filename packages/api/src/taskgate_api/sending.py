@@ -102,18 +102,14 @@ class TaskSender:
                 raise ServiceUnavailableError("rabbitmq", self._address, f"no queue {spec.queue!r}") from exc
             except aiormq.exceptions.DeliveryError as exc:  # nacked: see below
                 raise _queue_full(self._address) from exc
-            except TimeoutError as exc:
-                if channel is not None and not channel.is_closed:
+            except _FAILURES as exc:
+                if isinstance(exc, TimeoutError) and channel is not None and not channel.is_closed:
                     # A slow confirmation is a busy broker (or this process), not a broken connection:
                     # closing it would fail every other send in flight on the shared channel. A dead
                     # connection is found by its heartbeat, or by the next send.
                     raise ServiceUnavailableError(
                         "rabbitmq", self._address, f"no confirmation within {self._timeout:g} s"
                     ) from exc
-                await self._discard(channel)
-                if attempt == 2:
-                    raise ServiceUnavailableError("rabbitmq", self._address, _reason(exc)) from exc
-            except _FAILURES as exc:
                 await self._discard(channel)
                 if attempt == 2:
                     raise ServiceUnavailableError("rabbitmq", self._address, _reason(exc)) from exc

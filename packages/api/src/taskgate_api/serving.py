@@ -60,7 +60,7 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
-class ArrivalStampingProtocol(HttpToolsProtocol):
+class HttpProtocol(HttpToolsProtocol):
     """uvicorn's HTTP protocol, stamping each request's arrival into its scope's state, and writing
     each answer with one system call."""
 
@@ -107,7 +107,7 @@ def serve(listen: Listen, settings: ApiSettings, reuse_port: bool) -> None:
         port=listen.port,
         log_level=listen.log_level,
         backlog=listen.backlog,
-        http=ArrivalStampingProtocol,
+        http=HttpProtocol,
         # Above info, uvicorn would still build every access-log line before dropping it.
         access_log=listen.log_level.lower() in ("trace", "debug", "info"),
     )
