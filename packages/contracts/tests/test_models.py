@@ -1,4 +1,5 @@
-"""The models keep the seed's field names, values and messages, and refuse what is not a delay."""
+"""The models keep the seed's field names, values and messages, and the process task's arguments refuse
+what is not a delay."""
 
 import json
 import math
@@ -11,11 +12,11 @@ from taskgate_contracts import (
     PENDING_MESSAGE,
     CompletedResponse,
     PendingResponse,
-    ProcessRequest,
     SubmittedResponse,
     TaskLinks,
     TaskState,
 )
+from taskgate_contracts.builtin.process import ProcessArgs
 
 
 def test_seed_examples_round_trip() -> None:
@@ -34,7 +35,7 @@ def test_seed_examples_round_trip() -> None:
 
 @pytest.mark.parametrize("body", [{}, {"delay": 0}, {"delay": 2}, {"delay": 2.5}, {"delay": 3600}])
 def test_valid_delays(body: dict[str, float]) -> None:
-    assert ProcessRequest.model_validate(body).delay == body.get("delay", 0)
+    assert ProcessArgs.model_validate(body).delay == body.get("delay", 0)
 
 
 @pytest.mark.parametrize(
@@ -42,12 +43,12 @@ def test_valid_delays(body: dict[str, float]) -> None:
 )
 def test_invalid_delays(delay: object) -> None:
     with pytest.raises(ValidationError):
-        ProcessRequest.model_validate({"delay": delay})
+        ProcessArgs.model_validate({"delay": delay})
 
 
 def test_unknown_fields_are_refused() -> None:
     with pytest.raises(ValidationError, match="Extra inputs"):
-        ProcessRequest.model_validate({"delay": 1, "priority": 5})
+        ProcessArgs.model_validate({"delay": 1, "priority": 5})
 
 
 def test_terminal_states() -> None:

@@ -5,23 +5,41 @@ from pathlib import Path
 
 import pytest
 
-from taskgate_contracts import PROCESS, PROGRESS_STATE, __version__
+from taskgate_contracts import PROGRESS_STATE, __version__, responses
+from taskgate_contracts.builtin import PROCESS, SPECS
 from taskgate_contracts.schemas import export, main, read, snapshot_differences, write
 
 
 def test_export_holds_every_group_that_crosses_a_process_boundary() -> None:
     contract = export()
 
-    assert set(contract) == {"requests", "responses", "events", "tasks"}
-    assert "ProcessRequest" in contract["requests"]
-    responses = set(contract["responses"])
-    assert {"CompletedResponse", "PendingResponse", "FailedResponse", "TaskView"} <= responses
+    assert set(contract) == {"responses", "events", "tasks"}
+    assert {"CompletedResponse", "PendingResponse", "FailedResponse", "TaskView"} <= set(
+        contract["responses"]
+    )
     assert "TaskEvent" in contract["events"]
+    assert set(contract["tasks"]) == {spec.name for spec in SPECS}
+
+
+def test_every_model_of_the_responses_module_is_exported() -> None:
+    """No list to keep: a model added to `responses` is part of the contract (TooLargeResponse was once
+    missing from a hand-kept one)."""
+    defined = {
+        name
+        for name, value in vars(responses).items()
+        if isinstance(value, type)
+        and getattr(value, "__module__", "") == responses.__name__
+        and name[0].isupper()
+        and hasattr(value, "model_json_schema")
+    }
+    assert defined == set(export()["responses"])
+    assert "TooLargeResponse" in defined
 
 
 def test_a_task_is_exported_with_its_queue_arguments_result_and_progress() -> None:
     task = export()["tasks"][PROCESS.name]
 
+    assert task["task_name"] == "taskgate.process"
     assert task["queue"] == PROCESS.queue
     assert task["arguments"]["properties"]["delay"]["type"] == "number"
     assert task["result"]["required"] == ["delay"]
@@ -33,7 +51,7 @@ def test_a_written_snapshot_reads_back_as_the_current_contract(tmp_path: Path) -
     written = write(tmp_path)
 
     names = sorted(path.name for path in written)
-    assert names == ["events.json", "requests.json", "responses.json", "tasks.json"]
+    assert names == ["events.json", "responses.json", "tasks.json"]
     assert {path.parent for path in written} == {tmp_path / __version__}
     assert read(tmp_path / __version__) == export()
     assert snapshot_differences(tmp_path) == []
@@ -49,13 +67,13 @@ def test_snapshot_files_are_stable_text(tmp_path: Path) -> None:
 
 def test_a_changed_snapshot_is_named_by_its_group(tmp_path: Path) -> None:
     write(tmp_path)
-    requests = tmp_path / __version__ / "requests.json"
-    document = json.loads(requests.read_text())
-    fields = document["ProcessRequest"]["properties"]
+    tasks = tmp_path / __version__ / "tasks.json"
+    document = json.loads(tasks.read_text())
+    fields = document["process"]["arguments"]["properties"]
     fields["duration"] = fields.pop("delay")
-    requests.write_text(json.dumps(document))
+    tasks.write_text(json.dumps(document))
 
-    assert snapshot_differences(tmp_path) == ["requests.json differs from the current contract"]
+    assert snapshot_differences(tmp_path) == ["tasks.json differs from the current contract"]
 
 
 def test_a_missing_snapshot_is_a_difference(tmp_path: Path) -> None:

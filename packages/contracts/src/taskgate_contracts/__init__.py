@@ -1,9 +1,15 @@
-"""taskgate contracts: the models and task signatures the api and the worker agree on."""
+"""taskgate contracts: the models, task types and Redis layout the api and the worker agree on.
+
+A team adds a task type with a `TaskSpec` (under the entry-point group `taskgate.tasks`) and a handler
+(under `taskgate.handlers`); see `taskgate_contracts.tasks` and `taskgate_contracts.handlers`.
+"""
 
 from taskgate_contracts.connections import Connections, describe_settings_error
 from taskgate_contracts.events import TaskEvent, TaskEventType
+from taskgate_contracts.handlers import Handler, TaskCancelled, TaskContext
 from taskgate_contracts.progress import PROGRESS_STATE, Progress
-from taskgate_contracts.requests import IDEMPOTENCY_HEADER, Delay, ProcessRequest
+from taskgate_contracts.registry import Registry, RegistryError, UnknownTaskTypeError, discover
+from taskgate_contracts.requests import IDEMPOTENCY_HEADER
 from taskgate_contracts.responses import (
     COMPLETED_MESSAGE,
     PENDING_MESSAGE,
@@ -15,6 +21,7 @@ from taskgate_contracts.responses import (
     HealthResponse,
     NotFoundResponse,
     PendingResponse,
+    QueueState,
     ReadinessResponse,
     ServiceUnavailableResponse,
     SubmittedResponse,
@@ -22,51 +29,59 @@ from taskgate_contracts.responses import (
     TaskState,
     TaskView,
     TooLargeResponse,
+    UnknownTaskTypeResponse,
     ValidationErrorResponse,
 )
 from taskgate_contracts.tasks import (
-    ALL_TASKS,
-    PROCESS,
     TIME_LIMIT_EXCEEDED,
-    ProcessArgs,
-    ProcessResult,
+    RetryPolicy,
+    TaskSettings,
     TaskSpec,
+    TransientError,
+    settings_in,
 )
 from taskgate_contracts.version import __version__
 
 __all__ = [
-    "ALL_TASKS",
     "COMPLETED_MESSAGE",
     "IDEMPOTENCY_HEADER",
     "PENDING_MESSAGE",
-    "PROCESS",
     "PROGRESS_STATE",
     "TIME_LIMIT_EXCEEDED",
     "CheckResult",
     "CompletedResponse",
     "ConflictResponse",
     "Connections",
-    "Delay",
     "ErrorDetail",
     "FailedResponse",
+    "Handler",
     "HealthResponse",
     "NotFoundResponse",
     "PendingResponse",
-    "ProcessArgs",
-    "ProcessRequest",
-    "ProcessResult",
     "Progress",
+    "QueueState",
     "ReadinessResponse",
+    "Registry",
+    "RegistryError",
+    "RetryPolicy",
     "ServiceUnavailableResponse",
     "SubmittedResponse",
+    "TaskCancelled",
+    "TaskContext",
     "TaskEvent",
     "TaskEventType",
     "TaskLinks",
+    "TaskSettings",
     "TaskSpec",
     "TaskState",
     "TaskView",
     "TooLargeResponse",
+    "TransientError",
+    "UnknownTaskTypeError",
+    "UnknownTaskTypeResponse",
     "ValidationErrorResponse",
     "__version__",
     "describe_settings_error",
+    "discover",
+    "settings_in",
 ]

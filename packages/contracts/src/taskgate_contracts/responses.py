@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -90,24 +90,28 @@ class TaskView(BaseModel):
             "examples": [
                 {
                     "task_id": "6f1c…",
+                    "task": "process",
                     "status": "running",
                     "progress": {"percent": 40.0, "current": 8, "total": 20, "message": "slept 4 of 10 s"},
                     "result": None,
                     "error": None,
+                    "attempts": 1,
                     "queued_at": "2026-11-24T10:00:00Z",
                     "started_at": "2026-11-24T10:00:00.004Z",
                     "finished_at": None,
-                    "worker": "worker1@host",
+                    "worker": "taskgate-process-4242@host",
                 }
             ]
         }
     )
 
     task_id: str
+    task: str | None = Field(None, description="Its task type.")
     status: TaskState
     progress: Progress = Field(default_factory=Progress)
-    result: str | None = Field(None, description="The result, once completed.")
+    result: Any = Field(None, description="Once completed, what it returned: its task type's result model.")
     error: str | None = Field(None, description="Why it failed or was cancelled.")
+    attempts: int = Field(0, ge=0, description="Attempts started so far; more than one after a retry.")
     queued_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -209,6 +213,24 @@ class NotFoundResponse(BaseModel):
     detail: str
 
 
+class UnknownTaskTypeResponse(BaseModel):
+    """No task type of that name is installed; `known` lists those that are."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "detail": "unknown task type 'resize'; known: process, thumbnail",
+                    "known": ["process", "thumbnail"],
+                }
+            ]
+        }
+    )
+
+    detail: str
+    known: list[str]
+
+
 class TooLargeResponse(BaseModel):
     """The request body is larger than the api takes."""
 
@@ -243,19 +265,47 @@ class CheckResult(BaseModel):
     detail: str
 
 
+class QueueState(BaseModel):
+    """One task queue as RabbitMQ reports it: how many messages wait in it and how many workers take them."""
+
+    queue: str
+    tasks: list[str] = Field(description="The task types whose messages go to this queue.")
+    messages: int | None = Field(None, ge=0, description="Messages ready in it; null when unknown.")
+    consumers: int | None = Field(None, ge=0, description="Workers consuming it; null when unknown.")
+    detail: str = Field(description="What is wrong with it, or a summary.")
+
+
 class ReadinessResponse(BaseModel):
-    """Whether the api can do its work: RabbitMQ, Redis and at least one worker reachable."""
+    """Whether the api can do its work: RabbitMQ, Redis and at least one worker reachable. `queues`
+    tells, per task queue, whether any worker consumes it: a queue nobody consumes is named there, but
+    does not make the api unready, since its other task types still run."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {
-                    "status": "unavailable",
+                    "status": "ready",
                     "checks": {
                         "rabbitmq": {"ok": True, "detail": "RabbitMQ at 127.0.0.1:5672"},
-                        "redis": {"ok": True, "detail": "Redis at 127.0.0.1:6379"},
-                        "workers": {"ok": False, "detail": "no worker answered a ping"},
+                        "redis": {"ok": True, "detail": "Redis at 127.0.0.1:6379, results subscribed"},
+                        "workers": {"ok": True, "detail": "1 worker(s): taskgate-process-4242@host"},
                     },
+                    "queues": [
+                        {
+                            "queue": "taskgate",
+                            "tasks": ["process"],
+                            "messages": 0,
+                            "consumers": 1,
+                            "detail": "0 waiting, 1 consumer(s)",
+                        },
+                        {
+                            "queue": "taskgate.thumbnail",
+                            "tasks": ["thumbnail"],
+                            "messages": 3,
+                            "consumers": 0,
+                            "detail": "no worker consumes it: start one with --tasks thumbnail",
+                        },
+                    ],
                 }
             ]
         }
@@ -263,3 +313,4 @@ class ReadinessResponse(BaseModel):
 
     status: Literal["ready", "unavailable"]
     checks: dict[str, CheckResult]
+    queues: list[QueueState] = Field(default_factory=list)

@@ -1,8 +1,9 @@
 """The contract as JSON Schemas, one snapshot per released version.
 
-Everything that crosses a process boundary is here: what HTTP clients send (`requests`) and get back
-(`responses`, `events`), and what the api and the worker pass through RabbitMQ and Redis (`tasks`: each
-task's queue, argument and result schemas, and the progress it reports). A release writes
+Everything that crosses a process boundary is here: what HTTP clients get back (`responses`, `events`),
+and, for each task type taskgate ships, what clients send and the api and the worker pass through
+RabbitMQ and Redis (`tasks`: its Celery name, queue, argument and result schemas, and the progress it
+reports). Task types of other packages are theirs to version. A release writes
 `<out>/<version>/<group>.json` and commits it; `nox -s compat` checks every later contract against each
 committed snapshot, so a change that would break a released api or worker is caught before it ships.
 
@@ -20,29 +21,22 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from taskgate_contracts import responses
+from taskgate_contracts import builtin, responses
 from taskgate_contracts.events import TaskEvent
 from taskgate_contracts.progress import PROGRESS_STATE, Progress
-from taskgate_contracts.requests import ProcessRequest
-from taskgate_contracts.tasks import ALL_TASKS, TaskSpec
+from taskgate_contracts.tasks import TaskSpec
 from taskgate_contracts.version import __version__
 
 Schema = dict[str, Any]
 #: Group name (the file's stem) to the named schemas in it.
 Contract = dict[str, dict[str, Schema]]
 
-_RESPONSES: tuple[type[BaseModel], ...] = (
-    responses.CompletedResponse,
-    responses.PendingResponse,
-    responses.FailedResponse,
-    responses.SubmittedResponse,
-    responses.TaskView,
-    responses.ConflictResponse,
-    responses.NotFoundResponse,
-    responses.ValidationErrorResponse,
-    responses.ServiceUnavailableResponse,
-    responses.HealthResponse,
-    responses.ReadinessResponse,
+#: Every model the responses module defines: a model added there is in the contract without a list
+#: to keep.
+_RESPONSES: tuple[type[BaseModel], ...] = tuple(
+    model
+    for model in vars(responses).values()
+    if isinstance(model, type) and issubclass(model, BaseModel) and model.__module__ == responses.__name__
 )
 
 
@@ -52,6 +46,7 @@ def _models(models: Iterable[type[BaseModel]]) -> dict[str, Schema]:
 
 def _task(spec: TaskSpec[Any, Any]) -> Schema:
     return {
+        "task_name": spec.task_name,
         "queue": spec.queue,
         "arguments": spec.args.model_json_schema(),
         "result": spec.result.model_json_schema(),
@@ -62,10 +57,9 @@ def _task(spec: TaskSpec[Any, Any]) -> Schema:
 def export() -> Contract:
     """The current contract, group by group."""
     return {
-        "requests": _models([ProcessRequest]),
         "responses": _models(_RESPONSES),
         "events": _models([TaskEvent]),
-        "tasks": {spec.name: _task(spec) for spec in ALL_TASKS},
+        "tasks": {spec.name: _task(spec) for spec in builtin.SPECS},
     }
 
 

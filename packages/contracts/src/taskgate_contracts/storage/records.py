@@ -1,0 +1,88 @@
+"""A task's record and event log: their fields, and the task view they make with its Celery state."""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from taskgate_contracts.events import TaskEventType
+from taskgate_contracts.progress import Progress
+from taskgate_contracts.responses import TaskState, TaskView
+from taskgate_contracts.storage.results import ResultMeta, revoked_meta
+
+
+class RecordField:
+    """Fields of a task's record (a hash). The api writes TASK and QUEUED_AT when it queues the task,
+    and CANCELLED_AT when it is cancelled; the worker writes the others when an attempt starts."""
+
+    TASK = "task"
+    QUEUED_AT = "queued_at"
+    STARTED_AT = "started_at"
+    WORKER = "worker"
+    ATTEMPT = "attempt"
+    CANCELLED_AT = "cancelled_at"
+
+
+class EventField:
+    """Fields of one event log entry; `progress` is a `Progress` as JSON."""
+
+    TYPE = "type"
+    STATUS = "status"
+    PROGRESS = "progress"
+    STARTED_AT = "started_at"
+    WORKER = "worker"
+
+
+def task_view(task_id: str, record: Mapping[str, str], meta: ResultMeta | None) -> TaskView | None:
+    """Everything known of a task from its record and its latest stored state; None when neither
+    exists (it was never submitted, or it has expired)."""
+    if meta is None and not record:
+        return None
+    view = TaskView(
+        task_id=task_id,
+        task=record.get(RecordField.TASK),
+        status=TaskState.RUNNING if RecordField.STARTED_AT in record else TaskState.QUEUED,
+        queued_at=record.get(RecordField.QUEUED_AT),
+        started_at=record.get(RecordField.STARTED_AT),
+        worker=record.get(RecordField.WORKER),
+        attempts=int(record.get(RecordField.ATTEMPT, 0)),
+    )
+    if RecordField.CANCELLED_AT in record and not (meta is not None and meta.finished):
+        # The cancel mark is the word: a progress report may have overwritten the stored state since.
+        meta = ResultMeta.from_json(revoked_meta(task_id))
+    return view if meta is None else meta.applied_to(view)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """One entry of a task's event log."""
+
+    id: str
+    type: TaskEventType
+    status: TaskState
+    progress: Progress
+    started_at: str | None
+    worker: str | None
+
+    def applied_to(self, view: TaskView) -> TaskView:
+        """The task as it was right after this event."""
+        return view.model_copy(
+            update={
+                "status": self.status,
+                "progress": self.progress,
+                "started_at": self.started_at or view.started_at,
+                "worker": self.worker or view.worker,
+            }
+        )
+
+
+def logged_event(entry_id: str, fields: Mapping[str, str]) -> LoggedEvent:
+    """An event log entry as Redis returns it (fields decoded to text)."""
+    progress = fields.get(EventField.PROGRESS)
+    return LoggedEvent(
+        id=entry_id,
+        type=TaskEventType(fields[EventField.TYPE]),
+        status=TaskState(fields[EventField.STATUS]),
+        progress=Progress.model_validate(json.loads(progress)) if progress else Progress(),
+        started_at=fields.get(EventField.STARTED_AT),
+        worker=fields.get(EventField.WORKER),
+    )
