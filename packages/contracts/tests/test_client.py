@@ -2,20 +2,21 @@
 decode, the event streams they follow."""
 
 import asyncio
+import base64
 import json
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import aclosing, closing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_type
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
 from taskgate_contracts import (
     IDEMPOTENCY_HEADER,
-    CompletedResponse,
     ConflictResponse,
     ErrorDetail,
     FailedResponse,
@@ -26,10 +27,14 @@ from taskgate_contracts import (
     SubmittedResponse,
     TaskEvent,
     TaskLinks,
+    TaskSpec,
     TaskState,
     TaskView,
+    UnknownTaskTypeResponse,
     ValidationErrorResponse,
 )
+from taskgate_contracts.builtin.process import PROCESS, ProcessArgs, ProcessResult
+from taskgate_contracts.builtin.thumbnail import THUMBNAIL, ThumbnailArgs, ThumbnailResult
 from taskgate_contracts.client import (
     ApiConnectionError,
     ApiError,
@@ -39,9 +44,12 @@ from taskgate_contracts.client import (
     NotFoundError,
     ServerError,
     ServiceUnavailableError,
+    TaskCancelledError,
     TaskFailedError,
     TaskgateClient,
     TaskgateError,
+    TaskPendingError,
+    TaskTypeNotFoundError,
     UnauthorizedError,
 )
 from taskgate_contracts.client.calls import waiting
@@ -50,6 +58,8 @@ from taskgate_contracts.client.following import (
     RECONNECT_DELAY,
     TaskEventStream,
 )
+from taskgate_contracts.client.running import running
+from taskgate_contracts.operations import completed_model, run_path, submit_path
 
 URL = "http://taskgate.test"
 TASK = "6f1c0000-0000-0000-0000-000000000001"
@@ -161,13 +171,25 @@ def read_timeout(request: httpx.Request) -> float:
 
 # --- requests and answers -------------------------------------------------------------------------
 
+SUBMITTED = SubmittedResponse(task_id=TASK, links=TaskLinks.for_task(TASK))
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+SMALL = ThumbnailResult(image=base64.b64encode(PNG[:40]), width=32, height=16)
 
-def test_submit_queues_a_job(use: Use) -> None:
-    submitted = SubmittedResponse(task_id=TASK, links=TaskLinks.for_task(TASK))
-    api = fake(answer(202, submitted))
 
-    assert use(api, "submit", 2.5) == submitted
-    assert (api.last.method, api.last.url) == ("POST", httpx.URL(f"{URL}/tasks"))
+def thumbnail_args() -> ThumbnailArgs:
+    return ThumbnailArgs(image=base64.b64encode(PNG), width=64, height=64)
+
+
+def completed(spec: TaskSpec[Any, Any], result: BaseModel, time: float = 0.8) -> BaseModel:
+    """The `200` of the type's run operation, as the api builds it."""
+    return completed_model(spec).model_validate({"result": result, "time": time, "task_id": TASK})
+
+
+def test_submit_by_spec_sends_its_args_model(use: Use) -> None:
+    api = fake(answer(202, SUBMITTED))
+
+    assert use(api, "submit", PROCESS, ProcessArgs(delay=2.5)) == SUBMITTED
+    assert (api.last.method, api.last.url) == ("POST", httpx.URL(URL + submit_path(PROCESS)))
     assert json.loads(api.last.content) == {"delay": 2.5}
     assert api.last.headers["content-type"] == "application/json"
     assert IDEMPOTENCY_HEADER not in api.last.headers
@@ -175,41 +197,227 @@ def test_submit_queues_a_job(use: Use) -> None:
     assert api.last.headers["user-agent"].startswith("taskgate-client/")
 
 
-def test_keys_travel_in_headers(use: Use) -> None:
-    api = fake(answer(202, SubmittedResponse(task_id=TASK, links=TaskLinks.for_task(TASK))))
+def test_a_model_travels_as_its_json(use: Use) -> None:
+    api = fake(answer(202, SUBMITTED))
 
-    use(api, "submit", 1, idempotency_key="order-17", api_key="s3cret")
+    use(api, "submit", THUMBNAIL, thumbnail_args())
+
+    assert api.last.url.path == submit_path(THUMBNAIL)
+    # What the api reads back with the same model is what was sent.
+    assert ThumbnailArgs.model_validate_json(api.last.content) == thumbnail_args()
+    assert json.loads(api.last.content)["image"] == base64.b64encode(PNG).decode()
+
+
+@pytest.mark.parametrize(
+    ("task", "args", "path", "body"),
+    [
+        (
+            "acme.weekly-report",
+            {"week": 47, "tags": ["a"]},
+            submit_path("acme.weekly-report"),
+            {"week": 47, "tags": ["a"]},
+        ),
+        (PROCESS, {"delay": 1}, submit_path(PROCESS), {"delay": 1}),
+        ("process", None, submit_path(PROCESS), {}),
+        # A name not checked here stays one path segment.
+        ("a/b", ProcessArgs(delay=3), submit_path("a%2Fb"), {"delay": 3}),
+    ],
+    ids=["name and mapping", "spec and mapping", "name and no args", "name quoted"],
+)
+def test_submit_by_name_or_with_a_mapping(use: Use, task: Any, args: Any, path: str, body: Any) -> None:
+    api = fake(answer(202, SUBMITTED))
+
+    assert use(api, "submit", task, args) == SUBMITTED
+    assert api.last.url.raw_path == path.encode()
+    assert json.loads(api.last.content) == body
+
+
+def test_keys_travel_in_headers(use: Use) -> None:
+    api = fake(answer(202, SUBMITTED))
+
+    use(api, "submit", PROCESS, idempotency_key="order-17", api_key="s3cret")
 
     assert api.last.headers[IDEMPOTENCY_HEADER] == "order-17"
     assert api.last.headers["authorization"] == "Bearer s3cret"
 
 
-def test_process_answers_completed_or_pending(use: Use) -> None:
-    completed = CompletedResponse(result="Запрос выполнен успешно", time=2.01, task_id=TASK)
-    pending = PendingResponse(time=30.0, task_id=TASK)
-    api = fake(answer(200, completed), answer(202, pending))
-
-    assert use(api, "process", 2, idempotency_key="k") == completed
-    assert use(api, "process", 40) == pending
-    assert api.last.url == httpx.URL(f"{URL}/process")
-    # The api holds the request for up to its TASK_TIMEOUT before it answers.
-    assert read_timeout(api.last) == TIMEOUT + TASK_TIMEOUT
-
-
-def test_a_failed_task_raises_with_the_api_answer(use: Use) -> None:
-    failed = FailedResponse(error="time limit exceeded", time=5.01, task_id=TASK)
-
-    with pytest.raises(TaskFailedError, match="time limit exceeded") as caught:
-        use(fake(answer(500, failed)), "process", 9)
-    assert (caught.value.status_code, caught.value.body) == (500, failed)
-
-
-def test_delays_the_api_must_judge_reach_it(use: Use) -> None:
+def test_arguments_the_api_must_judge_reach_it(use: Use) -> None:
     api = fake(answer(422, ValidationErrorResponse(detail=[])))
 
     with pytest.raises(InvalidRequestError):
-        use(api, "process", float("nan"))
+        use(api, "submit", PROCESS, {"delay": float("nan")})
     assert api.last.content == b'{"delay": NaN}'
+
+
+def test_an_unknown_task_type_names_the_known_ones(use: Use) -> None:
+    unknown = UnknownTaskTypeResponse(
+        detail="unknown task type 'resize'; known: process, thumbnail", known=["process", "thumbnail"]
+    )
+
+    with pytest.raises(TaskTypeNotFoundError, match="unknown task type 'resize'") as caught:
+        use(fake(answer(404, unknown)), "submit", "resize", {})
+    assert isinstance(caught.value, NotFoundError)
+    assert caught.value.known == ["process", "thumbnail"]
+    assert (caught.value.status_code, caught.value.body.detail) == (404, unknown.detail)
+
+
+def test_run_answers_the_result_as_the_spec_s_model(use: Use) -> None:
+    api = fake(answer(200, completed(THUMBNAIL, SMALL)))
+
+    result = use(api, "run", THUMBNAIL, thumbnail_args(), idempotency_key="k")
+
+    assert type(result) is ThumbnailResult
+    assert result == SMALL
+    assert (api.last.method, api.last.url.path) == ("POST", run_path(THUMBNAIL))
+    assert api.last.headers[IDEMPOTENCY_HEADER] == "k"
+    # The api holds the request for up to its TASK_TIMEOUT before it answers.
+    assert read_timeout(api.last) == TIMEOUT + TASK_TIMEOUT
+    assert len(api.requests) == 1
+
+
+def test_run_by_name_answers_the_result_s_json(use: Use) -> None:
+    api = fake(answer(200, {"status": "completed", "result": {"pages": 3}, "time": 1.5, "task_id": TASK}))
+
+    assert use(api, "run", "acme.report", {"week": 47}) == {"pages": 3}
+    assert api.last.url.path == run_path("acme.report")
+
+
+def test_run_is_typed_by_the_spec() -> None:
+    # mypy checks what each call is typed as; the asserts check what it is.
+    api = fake(answer(200, completed(THUMBNAIL, SMALL)))
+    with TaskgateClient(URL, transport=httpx.MockTransport(api)) as client:
+        typed = assert_type(client.run(THUMBNAIL, thumbnail_args()), ThumbnailResult)
+        raw = client.run("thumbnail", thumbnail_args())
+    assert typed == SMALL
+    assert raw == SMALL.model_dump(mode="json")
+
+
+async def test_run_is_typed_by_the_spec_async() -> None:
+    api = fake(answer(200, completed(PROCESS, ProcessResult(delay=2))))
+    async with AsyncTaskgateClient(URL, transport=httpx.MockTransport(api)) as client:
+        typed = assert_type(await client.run(PROCESS, ProcessArgs(delay=2)), ProcessResult)
+    assert typed == ProcessResult(delay=2)
+
+
+def test_run_keeps_waiting_for_a_pending_task(use: Use) -> None:
+    done = view(TaskState.COMPLETED, 100, result=SMALL.model_dump(mode="json"))
+    api = fake(
+        answer(202, PendingResponse(time=TASK_TIMEOUT, task_id=TASK)),
+        answer(200, view(TaskState.RUNNING, 50)),
+        answer(200, done),
+    )
+
+    assert use(api, "run", THUMBNAIL, thumbnail_args(), timeout=60) == SMALL
+    assert [(request.method, request.url.path) for request in api.requests] == [
+        ("POST", run_path(THUMBNAIL)),
+        ("GET", f"/tasks/{TASK}"),
+        ("GET", f"/tasks/{TASK}"),
+    ]
+    assert [float(request.url.params["wait"]) for request in api.requests[1:]] == [TASK_TIMEOUT] * 2
+
+
+def test_run_waits_within_its_timeout() -> None:
+    now = [100.0]
+    plan = running(PROCESS, None, None, task_timeout=5, timeout=12, clock=lambda: now[0])
+
+    assert next(plan).path == run_path(PROCESS)
+    now[0] += 5  # the api held the request for its TASK_TIMEOUT
+    asked = [plan.send(PendingResponse(time=5, task_id=TASK)).params["wait"]]
+    now[0] += 5
+    asked.append(plan.send(view(TaskState.RUNNING)).params["wait"])
+    now[0] += 2
+    with pytest.raises(TaskPendingError, match=f"task {TASK} is still running after 12.00 s") as caught:
+        plan.send(view(TaskState.RUNNING, 99))
+
+    assert asked == ["5", "2.0"]
+    assert caught.value.task_id == TASK
+    assert caught.value.view == view(TaskState.RUNNING, 99)
+
+
+def test_run_by_default_waits_as_long_as_the_api_holds_it() -> None:
+    now = [100.0]
+    plan = running(PROCESS, None, None, task_timeout=5, timeout=None, clock=lambda: now[0])
+
+    next(plan)
+    now[0] += 5
+    # Out of time, but the task may have ended since the api answered: read once, without waiting.
+    assert plan.send(PendingResponse(time=5, task_id=TASK)).params == {}
+    with pytest.raises(StopIteration) as ended:
+        plan.send(view(TaskState.COMPLETED, 100, result={"delay": 7}))
+    assert ended.value.value == ProcessResult(delay=7)
+
+
+def test_run_of_a_task_still_pending_raises_with_its_id(use: Use) -> None:
+    api = fake(
+        answer(202, PendingResponse(time=TASK_TIMEOUT, task_id=TASK)), answer(200, view(TaskState.QUEUED))
+    )
+
+    with pytest.raises(TaskPendingError, match=f"task {TASK} is still queued") as caught:
+        use(api, "run", PROCESS, ProcessArgs(delay=40), timeout=0)
+    assert caught.value.task_id == TASK
+    assert len(api.requests) == 2
+
+
+def test_run_of_a_task_that_fails_at_once(use: Use) -> None:
+    failed = FailedResponse(error="cannot identify image file", time=0.2, task_id=TASK)
+
+    with pytest.raises(TaskFailedError, match=f"task {TASK} failed: cannot identify image file") as caught:
+        use(fake(answer(500, failed)), "run", THUMBNAIL, thumbnail_args())
+    assert (caught.value.status_code, caught.value.body) == (500, failed)
+
+
+def test_run_of_a_task_that_fails_while_waited_for(use: Use) -> None:
+    api = fake(
+        answer(202, PendingResponse(time=TASK_TIMEOUT, task_id=TASK)),
+        answer(200, view(TaskState.FAILED, 100, error="time limit exceeded")),
+    )
+
+    with pytest.raises(TaskFailedError, match=f"task {TASK} failed: time limit exceeded") as caught:
+        use(api, "run", "process", {"delay": 40}, timeout=60)
+    assert caught.value.status_code == 200
+    assert (caught.value.body.task_id, caught.value.body.error) == (TASK, "time limit exceeded")
+
+
+def test_run_of_a_task_cancelled_while_waited_for(use: Use) -> None:
+    cancelled = view(TaskState.CANCELLED, 40, error="cancelled by request")
+    api = fake(answer(202, PendingResponse(time=TASK_TIMEOUT, task_id=TASK)), answer(200, cancelled))
+
+    with pytest.raises(
+        TaskCancelledError, match=f"task {TASK} was cancelled: cancelled by request"
+    ) as caught:
+        use(api, "run", PROCESS, timeout=60)
+    assert caught.value.view == cancelled
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        answer(200, completed(PROCESS, ProcessResult(delay=1))),
+        answer(202, PendingResponse(task_id=TASK, time=5)),
+    ],
+    ids=["answered", "waited for"],
+)
+def test_a_result_that_is_not_the_spec_s_model_is_an_unexpected_answer(
+    use: Use, reply: httpx.Response
+) -> None:
+    api = fake(reply, answer(200, view(TaskState.COMPLETED, 100, result={"delay": 1, "result": "ok"})))
+
+    with pytest.raises(ApiError, match=f"the result of task {TASK} is not a ThumbnailResult") as caught:
+        use(api, "run", THUMBNAIL, thumbnail_args(), timeout=60)
+    assert type(caught.value) is ApiError
+
+
+@pytest.mark.parametrize(
+    ("reply", "says"),
+    [
+        (answer(201, {"task_id": TASK}), "201 with .* not 200 completed or 202 pending"),
+        (answer(200, {"status": "completed"}), "not a Completed"),
+    ],
+    ids=["other success", "no result"],
+)
+def test_run_answers_outside_the_contract(use: Use, reply: httpx.Response, says: str) -> None:
+    with pytest.raises(ApiError, match=says):
+        use(fake(reply), "run", PROCESS)
 
 
 def test_get_reads_a_task_by_its_quoted_id(use: Use) -> None:
@@ -294,6 +502,12 @@ ERRORS = {
     "422": (answer(422, INVALID), InvalidRequestError, INVALID, "body.delay: Input should be greater"),
     "401": (answer(401, {"detail": "Not authenticated"}), UnauthorizedError, "Not authenticated", "unauth"),
     "404": (answer(404, MISSING), NotFoundError, MISSING, "never submitted"),
+    "404 type": (
+        answer(404, {"detail": "unknown task type 'x'; known: process", "known": ["process"]}),
+        TaskTypeNotFoundError,
+        NotFoundResponse(detail="unknown task type 'x'; known: process"),
+        "unknown task type",
+    ),
     "409": (answer(409, CONFLICT), ConflictError, CONFLICT, "already completed"),
     "503": (answer(503, UNAVAILABLE), ServiceUnavailableError, UNAVAILABLE, "Redis is unreachable"),
     "500 text": (
@@ -329,7 +543,7 @@ def test_error_answers_raise_typed_errors(
 
 def test_unavailable_names_the_service(use: Use) -> None:
     with pytest.raises(ServiceUnavailableError) as caught:
-        use(fake(answer(503, UNAVAILABLE)), "submit", 1)
+        use(fake(answer(503, UNAVAILABLE)), "submit", PROCESS)
     assert caught.value.service == "redis"
 
 

@@ -1,30 +1,40 @@
 """The `taskgate` command through its console entry point, against a fake api: output and exit codes."""
 
+import base64
 import functools
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
 from taskgate_contracts import (
-    CompletedResponse,
     ConflictResponse,
     ErrorDetail,
     FailedResponse,
     NotFoundResponse,
     PendingResponse,
     Progress,
+    Registry,
+    RegistryError,
     ServiceUnavailableResponse,
     SubmittedResponse,
     TaskLinks,
+    TaskSpec,
     TaskState,
     TaskView,
+    UnknownTaskTypeResponse,
     ValidationErrorResponse,
+    discover,
 )
+from taskgate_contracts.builtin.process import PROCESS
+from taskgate_contracts.builtin.thumbnail import ThumbnailArgs
 from taskgate_contracts.client import TaskgateClient, cli
+from taskgate_contracts.operations import run_path, submit_path
 from taskgate_contracts.version import __version__
 
 TASK = "6f1c0000-0000-0000-0000-000000000002"
@@ -108,11 +118,15 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_submit_prints_the_task_id(
     monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    serve(monkeypatch, requests, ("/tasks", SUBMITTED))
+    serve(monkeypatch, requests, ("", SUBMITTED))
 
-    assert run(capsys, "submit", "--delay", "20", "--idempotency-key", "k1") == (0, f"{TASK}\n", "")
+    assert run(capsys, "submit", "process", "--arg", "delay=20", "--idempotency-key", "k1") == (
+        0,
+        f"{TASK}\n",
+        "",
+    )
     (request,) = requests
-    assert str(request.url) == "http://127.0.0.1:8000/tasks"
+    assert str(request.url) == "http://127.0.0.1:8000" + submit_path("process")
     assert json.loads(request.content) == {"delay": 20}
     assert request.headers["idempotency-key"] == "k1"
     assert "authorization" not in request.headers
@@ -121,23 +135,27 @@ def test_submit_prints_the_task_id(
 def test_url_and_key_come_from_the_environment_or_the_options(
     monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    serve(monkeypatch, requests, ("/tasks", SUBMITTED))
+    serve(monkeypatch, requests, ("", SUBMITTED))
     monkeypatch.setenv("TASKGATE_URL", "http://from-env:9000")
     monkeypatch.setenv("TASKGATE_API_KEY", "env-key")
 
-    run(capsys, "submit", "--delay", "1")
-    run(capsys, "--url", "https://from-option", "--api-key", "option-key", "submit", "--delay", "1")
+    run(capsys, "submit", "process")
+    run(capsys, "--url", "https://from-option", "--api-key", "option-key", "submit", "process")
 
     assert [(str(r.url), r.headers["authorization"]) for r in requests] == [
-        ("http://from-env:9000/tasks", "Bearer env-key"),
-        ("https://from-option/tasks", "Bearer option-key"),
+        ("http://from-env:9000" + submit_path("process"), "Bearer env-key"),
+        ("https://from-option" + submit_path("process"), "Bearer option-key"),
     ]
 
 
 @pytest.mark.parametrize(
     ("end", "code", "outcome"),
     [
-        (finished(TaskState.COMPLETED, result="Запрос выполнен успешно"), 0, "completed in 2.50 s: Запрос"),
+        (
+            finished(TaskState.COMPLETED, task="process", result={"result": "Запрос выполнен", "delay": 20}),
+            0,
+            'completed in 2.50 s: {"result": "Запрос выполнен", "delay": 20}',
+        ),
         (finished(TaskState.FAILED, error="time limit exceeded"), 1, "failed in 2.50 s: time limit exceeded"),
         (finished(TaskState.CANCELLED, error="cancelled by request"), 1, "cancelled in 2.50 s: cancelled by"),
     ],
@@ -156,9 +174,9 @@ def test_follow_shows_progress_and_ends_with_the_outcome(
         task(TaskState.RUNNING, 40, progress={"percent": 40, "message": "slept 8 of 20 s"}),
         end,
     )
-    serve(monkeypatch, requests, ("/events", stream), ("/tasks", SUBMITTED))
+    serve(monkeypatch, requests, ("/events", stream), ("", SUBMITTED))
 
-    status, out, err = run(capsys, "submit", "--delay", "20", "--follow")
+    status, out, err = run(capsys, "submit", "process", "--arg", "delay=20", "--follow")
 
     assert status == code
     task_id, last = out.splitlines()
@@ -173,35 +191,108 @@ def test_follow_shows_progress_and_ends_with_the_outcome(
 def test_stopping_a_follow_leaves_the_task_running(
     monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    serve(monkeypatch, requests, ("/events", KeyboardInterrupt()), ("/tasks", SUBMITTED))
+    serve(monkeypatch, requests, ("/events", KeyboardInterrupt()), ("", SUBMITTED))
 
-    code, out, err = run(capsys, "submit", "--delay", "20", "--follow")
+    code, out, err = run(capsys, "submit", "process", "--follow")
 
     assert (code, out) == (130, f"{TASK}\n")
     assert f"the task keeps running (taskgate cancel {TASK})" in err
 
 
-def test_process_completed_or_pending(
+def completed(result: object, time: float = 2.003) -> httpx.Response:
+    return json_answer(200, {"status": "completed", "result": result, "time": time, "task_id": TASK})
+
+
+def test_run_prints_the_result_json(
+    monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
+) -> None:
+    serve(monkeypatch, requests, ("", completed({"result": "Запрос выполнен успешно", "delay": 2})))
+
+    code, out, err = run(capsys, "--task-timeout", "60", "run", "process", "--json", '{"delay": 2}')
+
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {"result": "Запрос выполнен успешно", "delay": 2}
+    assert out == '{\n  "result": "Запрос выполнен успешно",\n  "delay": 2\n}\n'
+    assert requests[-1].url.path == run_path("process")
+    assert json.loads(requests[-1].content) == {"delay": 2}
+    # The api may hold the request for its whole TASK_TIMEOUT before it answers.
+    assert requests[-1].extensions["timeout"]["read"] > 60
+
+
+def test_run_keeps_waiting_for_a_pending_task(
+    monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
+) -> None:
+    done = finished(TaskState.COMPLETED, task="acme.report", result={"pages": 3})
+    serve(
+        monkeypatch,
+        requests,
+        (run_path("acme.report"), json_answer(202, PendingResponse(time=30.01, task_id=TASK))),
+        (TASK, json_answer(200, done)),
+    )
+
+    code, out, _ = run(capsys, "run", "acme.report", "--timeout", "90")
+
+    assert (code, json.loads(out)) == (0, {"pages": 3})
+    assert [request.method for request in requests] == ["POST", "GET"]
+    assert float(requests[-1].url.params["wait"]) == 30
+
+
+def test_run_of_a_task_still_pending_names_it(
     monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
 ) -> None:
     serve(
         monkeypatch,
         requests,
-        ("/process", json_answer(200, CompletedResponse(result="ok", time=2.003, task_id=TASK))),
+        (run_path("process"), json_answer(202, PendingResponse(time=30.01, task_id=TASK))),
+        (TASK, json_answer(200, task(TaskState.RUNNING, 40))),
     )
-    assert run(capsys, "--task-timeout", "60", "process", "--delay", "2") == (
-        0,
-        f"completed in 2.00 s: ok (task {TASK})\n",
-        "",
-    )
-    # The api may hold the request for its whole TASK_TIMEOUT before it answers.
-    assert requests[-1].extensions["timeout"]["read"] > 60
 
-    serve(monkeypatch, requests, ("/process", json_answer(202, PendingResponse(time=30.01, task_id=TASK))))
-    code, out, _ = run(capsys, "process", "--delay", "40")
-    assert code == 0
-    assert out.startswith("pending after 30.01 s: Пока не можем")
-    assert f"taskgate status {TASK}" in out
+    code, out, err = run(capsys, "run", "process", "--arg", "delay=40", "--timeout", "0")
+
+    assert (code, out) == (1, "")
+    assert err.startswith(f"taskgate: error: task {TASK} is still running after ")
+    assert err.endswith(f" s; it keeps running (taskgate status {TASK})\n")
+
+
+def test_run_shows_long_strings_by_their_length_and_writes_them_whole_with_out(
+    monkeypatch: pytest.MonkeyPatch,
+    requests: list[httpx.Request],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    image = base64.b64encode(bytes(range(256)) * 36).decode()  # 12,288 base64 characters
+    result = {"image": image, "width": 64, "height": 48, "format": "png", "note": "a long note, " * 20}
+    serve(monkeypatch, requests, ("", completed(result)))
+    saved = tmp_path / "thumbnail.json"
+
+    code, out, err = run(capsys, "run", "thumbnail", "--json", "{}", "--out", str(saved))
+
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {
+        "image": "<12,288 base64 chars>",
+        "width": 64,
+        "height": 48,
+        "format": "png",
+        "note": "<260 chars>",
+    }
+    assert json.loads(saved.read_text()) == result
+
+
+def test_run_out_that_cannot_be_written(
+    monkeypatch: pytest.MonkeyPatch,
+    requests: list[httpx.Request],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    serve(monkeypatch, requests, ("", completed({"pages": 3})))
+
+    code, out, err = run(capsys, "run", "acme.report", "--out", str(tmp_path / "missing" / "r.json"))
+
+    assert (code, json.loads(out)) == (2, {"pages": 3})
+    assert (
+        err
+        == f"taskgate: error: --out {tmp_path}/missing/r.json: cannot write it: No such file or directory\n"
+    )
 
 
 def test_status_shows_every_field_that_is_set(
@@ -209,7 +300,9 @@ def test_status_shows_every_field_that_is_set(
 ) -> None:
     running = task(
         TaskState.RUNNING,
+        task="process",
         progress={"percent": 40, "current": 8, "total": 20, "message": "slept 4 of 10 s"},
+        attempts=2,
         queued_at=QUEUED_AT,
         worker="worker1@host",
     )
@@ -221,12 +314,29 @@ def test_status_shows_every_field_that_is_set(
     rows = [line.rstrip().split(None, 1) for line in out.splitlines()]
     assert rows == [
         ["task", TASK],
+        ["type", "process"],
         ["status", "running"],
         ["progress", "40% (8/20) slept 4 of 10 s"],
+        ["attempts", "2"],
         ["queued", "2026-11-24T10:00:00+00:00"],
         ["worker", "worker1@host"],
     ]
     assert requests[-1].url.params["wait"] == "3.0"
+
+
+def test_status_shows_the_result_json_with_long_strings_shortened(
+    monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = {"image": "iVBOR" * 1000, "tags": ["[b]", ":x:"]}
+    done = finished(TaskState.COMPLETED, task="thumbnail", result=result)
+    serve(monkeypatch, requests, ("/tasks/" + TASK, json_answer(200, done)))
+
+    _, out, _ = run(capsys, "status", TASK)
+
+    rows = dict(line.rstrip().split(None, 1) for line in out.splitlines())
+    assert rows["type"] == "thumbnail"
+    # Brackets and colons in a result are text, never markup or emoji codes.
+    assert rows["result"] == '{"image": "<5,000 base64 chars>", "tags": ["[b]", ":x:"]}'
 
 
 def test_status_of_a_task_that_reports_no_steps(
@@ -237,6 +347,7 @@ def test_status_of_a_task_that_reports_no_steps(
     _, out, _ = run(capsys, "status", TASK)
 
     assert out.splitlines()[2].split() == ["progress", "0%"]
+    assert "attempts" not in out
 
 
 def test_cancel(
@@ -276,6 +387,13 @@ FAILURES = {
         2,
         "task x was never submitted",
     ),
+    "unknown type": (
+        json_answer(
+            404, UnknownTaskTypeResponse(detail="unknown task type 'x'; known: process", known=["process"])
+        ),
+        2,
+        "unknown task type 'x'; known: process",
+    ),
     "finished": (
         json_answer(409, ConflictResponse(detail="task x has already finished", status=TaskState.COMPLETED)),
         2,
@@ -295,9 +413,7 @@ FAILURES = {
 }
 
 
-@pytest.mark.parametrize(
-    "command", [["process", "--delay", "1"], ["submit", "--delay", "1"], ["cancel", TASK]]
-)
+@pytest.mark.parametrize("command", [["run", "process"], ["submit", "process"], ["cancel", TASK]])
 @pytest.mark.parametrize(("answer", "code", "message"), FAILURES.values(), ids=FAILURES.keys())
 def test_errors_are_one_line_and_an_exit_code(
     monkeypatch: pytest.MonkeyPatch,
@@ -325,8 +441,8 @@ def test_an_interrupt_is_one_line_too(
     ("argv", "complaint"),
     [
         ([], "the following arguments are required: COMMAND"),
-        (["submit"], "the following arguments are required: --delay"),
-        (["submit", "--delay", "soon"], "invalid float value: 'soon'"),
+        (["submit"], "the following arguments are required: NAME"),
+        (["run", "process", "--timeout", "soon"], "invalid float value: 'soon'"),
         (["--url", "127.0.0.1:8000", "status", TASK], "not an http(s) URL: '127.0.0.1:8000'"),
         (["status"], "the following arguments are required: ID"),
     ],
@@ -339,3 +455,183 @@ def test_usage_errors_exit_2(
 
     assert exited.value.code == 2
     assert complaint in capsys.readouterr().err
+
+
+# --- arguments ------------------------------------------------------------------------------------
+
+
+class ReportArgs(BaseModel):
+    title: str
+    week: int
+    notes: str | None = None
+
+
+REPORT = TaskSpec(name="acme.report", args=ReportArgs, result=BaseModel, description="A weekly report.")
+
+
+def sent(requests: list[httpx.Request]) -> object:
+    (request,) = requests
+    return json.loads(request.content)
+
+
+def test_a_string_field_takes_the_text_as_it_is_and_others_parse_it(
+    monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
+) -> None:
+    serve(monkeypatch, requests, ("", SUBMITTED))
+    monkeypatch.setattr(cli, "discover", lambda: Registry.of([REPORT]))
+
+    code, _, _ = run(
+        capsys, "submit", "acme.report", "--arg", "title=2026", "--arg", "week=47", "--arg", "notes=null"
+    )
+
+    assert code == 0
+    assert sent(requests) == {"title": "2026", "week": 47, "notes": "null"}
+
+
+def test_a_file_goes_base64_encoded_into_a_base64_field(
+    monkeypatch: pytest.MonkeyPatch,
+    requests: list[httpx.Request],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    image = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    (tmp_path / "cat.png").write_bytes(image)
+    serve(monkeypatch, requests, ("", SUBMITTED))
+
+    argv = [
+        "--arg",
+        f"image=@{tmp_path}/cat.png",
+        "--arg",
+        "width=64",
+        "--json",
+        '{"width": 1, "height": 32}',
+    ]
+    assert run(capsys, "submit", "thumbnail", *argv)[0] == 0
+
+    assert sent(requests) == {"image": base64.b64encode(image).decode(), "width": 64, "height": 32}
+    # The api reads it back with the type's own model.
+    assert ThumbnailArgs.model_validate_json(requests[0].content).image == image
+
+
+def test_a_type_not_installed_here_has_its_values_parsed_as_json_or_kept_as_text(
+    monkeypatch: pytest.MonkeyPatch,
+    requests: list[httpx.Request],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "notes.txt").write_text("line one\nline two\n")
+    serve(monkeypatch, requests, ("", SUBMITTED))
+
+    argv = ["--arg", "week=47", "--arg", "title=hello", "--arg", "tags=[1, 2]", "--arg", "draft=true"]
+    argv += ["--arg", f"notes=@{tmp_path}/notes.txt", "--arg", "empty="]
+    assert run(capsys, "submit", "acme.unknown", *argv)[0] == 0
+
+    assert requests[0].url.path == submit_path("acme.unknown")
+    assert sent(requests) == {
+        "week": 47,
+        "title": "hello",
+        "tags": [1, 2],
+        "draft": True,
+        "notes": "line one\nline two\n",
+        "empty": "",
+    }
+
+
+def test_json_alone_needs_no_installed_types(
+    monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken() -> Registry:
+        raise AssertionError("discovered the task types without an --arg")
+
+    serve(monkeypatch, requests, ("", SUBMITTED))
+    monkeypatch.setattr(cli, "discover", broken)
+
+    assert run(capsys, "submit", "process", "--json", '{"delay": 1.5}')[0] == 0
+    assert sent(requests) == {"delay": 1.5}
+
+
+@pytest.mark.parametrize(
+    ("argv", "complaint"),
+    [
+        (["--arg", "delay"], "--arg 'delay' is not KEY=VALUE"),
+        (["--arg", "=2"], "--arg '=2' is not KEY=VALUE"),
+        (["--json", "[1, 2]"], "--json must be a JSON object {...}, not '[1, 2]'"),
+        (["--json", "{delay: 2}"], "--json is not JSON: Expecting property name enclosed in double quotes"),
+        (["--arg", "delay=@/nonexistent/delay"], "--arg delay: cannot read /nonexistent/delay: No such file"),
+    ],
+    ids=["no equals", "no key", "not an object", "not json", "no file"],
+)
+def test_malformed_arguments_are_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch,
+    requests: list[httpx.Request],
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    complaint: str,
+) -> None:
+    serve(monkeypatch, requests, ("", SUBMITTED))
+
+    code, out, err = run(capsys, "run", "process", *argv)
+
+    assert (code, out, requests) == (2, "", [])
+    assert err.startswith(f"taskgate: error: {complaint}")
+    assert err.count("\n") == 1
+
+
+def test_a_binary_file_for_a_field_not_known_as_base64_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+    requests: list[httpx.Request],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "cat.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff")
+    serve(monkeypatch, requests, ("", SUBMITTED))
+
+    code, _, err = run(capsys, "submit", "acme.unknown", "--arg", f"image=@{tmp_path}/cat.png")
+
+    assert (code, requests) == (2, [])
+    assert f"--arg image: {tmp_path}/cat.png is not UTF-8 text" in err
+
+
+# --- task types -----------------------------------------------------------------------------------
+
+
+def test_types_lists_the_task_types_installed_here(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "types")
+
+    assert (code, err) == (0, "")
+    listed = [line.split(None, 2) for line in out.splitlines()]
+    assert listed == [[spec.name, spec.queue, spec.description] for spec in discover()]
+    assert {"process", "thumbnail"} <= {name for name, _, _ in listed}
+
+
+def test_types_in_columns(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(cli, "discover", lambda: Registry.of([REPORT, PROCESS]))
+
+    assert run(capsys, "types") == (
+        0,
+        "acme.report  taskgate.acme.report  A weekly report.\n"
+        f"process      taskgate              {PROCESS.description}\n",
+        "",
+    )
+
+
+def test_types_when_none_is_installed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "discover", lambda: Registry.of([]))
+
+    assert run(capsys, "types") == (0, "", "no task types are installed here\n")
+
+
+@pytest.mark.parametrize("command", [["types"], ["submit", "process", "--arg", "delay=1"]])
+def test_a_broken_installation_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    clash = "task type 'process' is declared twice: by a and by b"
+
+    def broken() -> Registry:
+        raise RegistryError(clash)
+
+    monkeypatch.setattr(cli, "discover", broken)
+
+    assert run(capsys, *command) == (2, "", f"taskgate: error: {clash}\n")

@@ -17,8 +17,11 @@ from taskgate_contracts.client.errors import (
     NotFoundError,
     ServerError,
     ServiceUnavailableError,
+    TaskCancelledError,
     TaskFailedError,
     TaskgateError,
+    TaskPendingError,
+    TaskTypeNotFoundError,
     UnauthorizedError,
 )
 from taskgate_contracts.client.sync_client import TaskgateClient
@@ -34,7 +37,10 @@ __all__ = [
     "NotFoundError",
     "ServerError",
     "ServiceUnavailableError",
+    "TaskCancelledError",
     "TaskFailedError",
+    "TaskPendingError",
+    "TaskTypeNotFoundError",
     "TaskgateClient",
     "TaskgateError",
     "UnauthorizedError",

@@ -1,21 +1,26 @@
 """`AsyncTaskgateClient`: the taskgate api from asyncio code, with the same calls as `TaskgateClient`."""
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar, overload
 
 import httpx
+from pydantic import BaseModel
 
 from taskgate_contracts.client import calls
 from taskgate_contracts.client.base import ClientBase
-from taskgate_contracts.client.calls import Call, Plan
+from taskgate_contracts.client.calls import Call, Plan, TaskArgs, TaskType
 from taskgate_contracts.client.following import TaskEventStream
+from taskgate_contracts.client.running import running
 from taskgate_contracts.events import TaskEvent
-from taskgate_contracts.responses import CompletedResponse, PendingResponse, SubmittedResponse, TaskView
+from taskgate_contracts.responses import SubmittedResponse, TaskView
+from taskgate_contracts.tasks import TaskSpec
 
+ArgsT = TypeVar("ArgsT", bound=BaseModel)
 ResultT = TypeVar("ResultT")
+TaskResultT = TypeVar("TaskResultT", bound=BaseModel)
 
 
 class AsyncTaskgateClient(ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]):
@@ -37,13 +42,51 @@ class AsyncTaskgateClient(ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def submit(self, delay: float, *, idempotency_key: str | None = None) -> SubmittedResponse:
-        return await self._send(calls.submit(delay, idempotency_key))
+    @overload
+    async def submit(
+        self,
+        task: TaskSpec[ArgsT, Any],
+        args: ArgsT | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> SubmittedResponse: ...
+    @overload
+    async def submit(
+        self, task: str, args: TaskArgs = None, *, idempotency_key: str | None = None
+    ) -> SubmittedResponse: ...
+    async def submit(
+        self, task: TaskType, args: TaskArgs = None, *, idempotency_key: str | None = None
+    ) -> SubmittedResponse:
+        return await self._send(calls.submit(task, args, idempotency_key))
 
-    async def process(
-        self, delay: float, *, idempotency_key: str | None = None
-    ) -> CompletedResponse | PendingResponse:
-        return await self._send(calls.process(delay, idempotency_key, self.task_timeout))
+    # Not asyncio.timeout: running out of time raises TaskPendingError, never cuts a call short.
+    @overload
+    async def run(
+        self,
+        task: TaskSpec[ArgsT, TaskResultT],
+        args: ArgsT | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> TaskResultT: ...
+    @overload
+    async def run(
+        self,
+        task: str,
+        args: TaskArgs = None,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> Any: ...
+    async def run(
+        self,
+        task: TaskType,
+        args: TaskArgs = None,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> Any:
+        return await self._run(running(task, args, idempotency_key, self.task_timeout, timeout))
 
     async def get(self, task_id: str, wait: float | None = None) -> TaskView:
         return await self._send(calls.get(task_id, wait))

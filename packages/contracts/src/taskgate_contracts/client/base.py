@@ -15,8 +15,8 @@ class ClientBase(ABC, Generic[HttpT, TransportT]):
     """The taskgate api over HTTP.
 
     `timeout` is how long any answer may take beyond the time the api holds a request on purpose;
-    `task_timeout` is the api's TASK_TIMEOUT: how long `POST /process` may hold a request, and the
-    longest `?wait=` the api accepts. `transport` replaces the network, as in httpx.
+    `task_timeout` is the api's TASK_TIMEOUT: how long a task type's run operation may hold a request,
+    and the longest `?wait=` the api accepts. `transport` replaces the network, as in httpx.
     """
 
     def __init__(

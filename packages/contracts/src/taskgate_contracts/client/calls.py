@@ -1,37 +1,46 @@
 """Every request the client makes and how its answer is read: the part the sync and async clients share.
 
 A `Call` is pure data — the request to make and the function that reads its answer — so each client only
-sends it, and the rules of the api live here once.
+sends it, and the rules of the api live here once. A `Plan` chains calls, each decided by the answer to
+the one before.
 """
 
 import json
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from taskgate_contracts import operations
 from taskgate_contracts.client.errors import ApiConnectionError, error_for, unexpected_answer
 from taskgate_contracts.requests import IDEMPOTENCY_HEADER
-from taskgate_contracts.responses import CompletedResponse, PendingResponse, SubmittedResponse, TaskView
+from taskgate_contracts.responses import SubmittedResponse, TaskView
+from taskgate_contracts.tasks import TaskSpec
 from taskgate_contracts.version import __version__
 
+AnswerT = TypeVar("AnswerT")
 ResultT = TypeVar("ResultT")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+#: A task type as the client names it: by its spec, or by its name alone when it is not installed here.
+TaskType = TaskSpec[Any, Any] | str
+#: A task's arguments: an instance of its args model, or their JSON as a mapping; None sends `{}`.
+TaskArgs = BaseModel | Mapping[str, Any] | None
+
 DEFAULT_URL = "http://127.0.0.1:8000"
-#: The api's own default TASK_TIMEOUT: how long it may hold `POST /process`, and the longest `?wait=`.
+#: The api's own default TASK_TIMEOUT: how long it may hold a run operation, and the longest `?wait=`.
 DEFAULT_TASK_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True, slots=True)
-class Call(Generic[ResultT]):
+class Call(Generic[AnswerT]):
     method: str
     path: str
-    read: Callable[[httpx.Response], ResultT]
+    read: Callable[[httpx.Response], AnswerT]
     params: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     content: bytes | None = None
@@ -47,6 +56,15 @@ class Call(Generic[ResultT]):
             content=self.content,
             timeout=httpx.Timeout(timeout, read=timeout + self.holds),
         )
+
+
+#: Several calls in a row; a client runs it with its own I/O, sending each call's answer back in.
+Plan = Generator[Call[Any], Any, ResultT]
+
+
+def ask(call: Call[AnswerT]) -> Generator[Call[AnswerT], AnswerT, AnswerT]:
+    """One step of a plan: `answer = yield from ask(call)` is its answer, typed as the call reads it."""
+    return (yield call)
 
 
 def client_headers(api_key: str | None) -> dict[str, str]:
@@ -66,6 +84,19 @@ def task_path(task_id: str) -> str:
     return f"/tasks/{quote(task_id, safe='')}"
 
 
+def _operand(task: TaskType) -> TaskType:
+    """The task type as `operations` takes it: a name not checked here is quoted to stay one path segment."""
+    return task if isinstance(task, TaskSpec) else quote(task, safe="")
+
+
+def submit_path(task: TaskType) -> str:
+    return operations.submit_path(_operand(task))
+
+
+def run_path(task: TaskType) -> str:
+    return operations.run_path(_operand(task))
+
+
 def read_model(response: httpx.Response, model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate_json(response.content)
@@ -74,6 +105,8 @@ def read_model(response: httpx.Response, model: type[ModelT]) -> ModelT:
 
 
 def _expect(model: type[ModelT]) -> Callable[[httpx.Response], ModelT]:
+    """Reads a success answer as `model`, and any other as the error it stands for."""
+
     def read(response: httpx.Response) -> ModelT:
         if not response.is_success:
             raise error_for(response)
@@ -82,40 +115,26 @@ def _expect(model: type[ModelT]) -> Callable[[httpx.Response], ModelT]:
     return read
 
 
-def _read_outcome(response: httpx.Response) -> CompletedResponse | PendingResponse:
-    if response.status_code == httpx.codes.OK:
-        return read_model(response, CompletedResponse)
-    if response.status_code == httpx.codes.ACCEPTED:
-        return read_model(response, PendingResponse)
-    if response.is_success:
-        raise unexpected_answer(response, "200 completed or 202 pending")
-    raise error_for(response)
-
-
-def _job(
+def post_args(
     path: str,
-    delay: float,
+    args: TaskArgs,
     idempotency_key: str | None,
-    read: Callable[[httpx.Response], ResultT],
+    read: Callable[[httpx.Response], AnswerT],
     holds: float = 0.0,
-) -> Call[ResultT]:
+) -> Call[AnswerT]:
+    """A task type's operation: its arguments as the JSON body."""
     headers = {"Content-Type": "application/json"}
     if idempotency_key is not None:
         headers[IDEMPOTENCY_HEADER] = idempotency_key
-    # Not `ProcessRequest`: the api judges the delay (MAX_DELAY is its own), and NaN or infinity must
-    # reach it to be refused with its 422 rather than fail here inside the JSON encoder.
-    body = json.dumps({"delay": delay}).encode()
-    return Call("POST", path, read, headers=headers, content=body, holds=holds)
+    # By alias: the api validates the body with the same model, which reads its fields by their aliases.
+    data = args.model_dump(mode="json", by_alias=True) if isinstance(args, BaseModel) else dict(args or {})
+    # json.dumps, not a model: the api judges the arguments (its limits are its own), and NaN or infinity
+    # must reach it to be refused with its 422 rather than fail here inside an encoder.
+    return Call("POST", path, read, headers=headers, content=json.dumps(data).encode(), holds=holds)
 
 
-def submit(delay: float, idempotency_key: str | None) -> Call[SubmittedResponse]:
-    return _job("/tasks", delay, idempotency_key, _expect(SubmittedResponse))
-
-
-def process(
-    delay: float, idempotency_key: str | None, task_timeout: float
-) -> Call[CompletedResponse | PendingResponse]:
-    return _job("/process", delay, idempotency_key, _read_outcome, holds=task_timeout)
+def submit(task: TaskType, args: TaskArgs, idempotency_key: str | None) -> Call[SubmittedResponse]:
+    return post_args(submit_path(task), args, idempotency_key, _expect(SubmittedResponse))
 
 
 def get(task_id: str, wait: float | None = None) -> Call[TaskView]:
@@ -128,10 +147,6 @@ def cancel(task_id: str) -> Call[TaskView]:
     return Call("DELETE", task_path(task_id), _expect(TaskView))
 
 
-#: Several calls in a row, each decided by the answer to the one before; a client runs it with its own I/O.
-Plan = Generator[Call[ResultT], ResultT, ResultT]
-
-
 def waiting(
     task_id: str, timeout: float, task_timeout: float, clock: Callable[[], float] = time.monotonic
 ) -> Plan[TaskView]:
@@ -142,6 +157,6 @@ def waiting(
     deadline = clock() + timeout
     while True:
         remaining = deadline - clock()
-        view = yield get(task_id, min(remaining, task_timeout) if remaining > 0 else None)
+        view = yield from ask(get(task_id, min(remaining, task_timeout) if remaining > 0 else None))
         if view.status.terminal or clock() >= deadline:
             return view

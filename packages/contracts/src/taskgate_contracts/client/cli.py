@@ -1,28 +1,36 @@
-"""`taskgate`: submit jobs to a taskgate api, follow them live, look them up and cancel them.
+"""`taskgate`: submit and run tasks of any type on a taskgate api, follow them live, look them up, cancel
+them, and list the task types installed here.
 
-Exit codes: 0 done (a completed task, or a request the api accepted), 1 the task failed or was cancelled,
-2 a usage error or a request the api refused (4xx), 3 the api is unreachable or cannot work (5xx, 503),
-130 interrupted.
+Exit codes: 0 done (a completed task, or a request the api accepted), 1 the task failed, was cancelled or
+(`run`) had not finished in time, 2 a usage error, a broken task-type installation or a request the api
+refused (4xx), 3 the api is unreachable or cannot work (5xx, 503), 130 interrupted.
 """
 
 import argparse
+import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from rich.console import Console
 
 from taskgate_contracts.client import rendering
+from taskgate_contracts.client.arguments import ArgumentsError, Field, task_arguments
 from taskgate_contracts.client.calls import DEFAULT_TASK_TIMEOUT, DEFAULT_URL
 from taskgate_contracts.client.errors import (
     ApiConnectionError,
     ServerError,
     ServiceUnavailableError,
+    TaskCancelledError,
     TaskFailedError,
     TaskgateError,
+    TaskPendingError,
     UnauthorizedError,
 )
 from taskgate_contracts.client.sync_client import TaskgateClient
+from taskgate_contracts.registry import RegistryError, discover
 from taskgate_contracts.responses import TaskState, TaskView
 from taskgate_contracts.version import __version__
 
@@ -42,12 +50,27 @@ def _ended(view: TaskView) -> int:
     return OK if view.status is TaskState.COMPLETED else TASK_DID_NOT_COMPLETE
 
 
+def _args_fields(name: str) -> Mapping[str, Field] | None:
+    """The fields of the type's args model, when it is installed here."""
+    registry = discover()
+    if name not in registry:
+        return None
+    fields: Mapping[str, Field] = registry[name].args.model_json_schema().get("properties", {})
+    return fields
+
+
+def _task_args(args: argparse.Namespace) -> dict[str, Any]:
+    # Discovery only when it matters: --json alone is sent as it is.
+    fields = _args_fields(args.task) if args.arg else None
+    return task_arguments(args.json, args.arg, fields)
+
+
 def _submit(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Console) -> int:
-    submitted = client.submit(args.delay, idempotency_key=args.idempotency_key)
+    submitted = client.submit(args.task, _task_args(args), idempotency_key=args.idempotency_key)
     out.print(submitted.task_id, markup=False)
     if not args.follow:
         return OK
-    start = TaskView(task_id=submitted.task_id, status=submitted.status)
+    start = TaskView(task_id=submitted.task_id, task=args.task, status=submitted.status)
     try:
         view = rendering.follow(client.events(submitted.task_id), start, err)
     except KeyboardInterrupt:
@@ -59,8 +82,16 @@ def _submit(client: TaskgateClient, args: argparse.Namespace, out: Console, err:
     return _ended(view)
 
 
-def _process(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Console) -> int:
-    out.print(rendering.answer(client.process(args.delay, idempotency_key=args.idempotency_key)))
+def _run(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Console) -> int:
+    result = client.run(
+        args.task, _task_args(args), idempotency_key=args.idempotency_key, timeout=args.timeout
+    )
+    out.print(rendering.result_json(result, indent=2), markup=False)
+    if args.out is not None:
+        try:
+            args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            raise ArgumentsError(f"--out {args.out}: cannot write it: {error.strerror or error}") from None
     return OK
 
 
@@ -75,8 +106,17 @@ def _cancel(client: TaskgateClient, args: argparse.Namespace, out: Console, err:
     return OK
 
 
+def _types(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Console) -> int:
+    registry = discover()
+    if not registry:
+        err.print("no task types are installed here", markup=False)
+    for line in rendering.task_types(registry):
+        out.print(line, markup=False)
+    return OK
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="taskgate", description="Run and follow jobs on a taskgate api.")
+    parser = argparse.ArgumentParser(prog="taskgate", description="Run and follow tasks on a taskgate api.")
     parser.add_argument("--version", action="version", version=f"taskgate {__version__}")
     parser.add_argument(
         "--url",
@@ -93,7 +133,8 @@ def _parser() -> argparse.ArgumentParser:
         "--task-timeout",
         type=float,
         default=DEFAULT_TASK_TIMEOUT,
-        help="the api's TASK_TIMEOUT: how long `process` may wait for its answer (default: %(default)g)",
+        help="the api's TASK_TIMEOUT: how long `run` may wait for its answer, and the longest wait the "
+        "api accepts (default: %(default)g)",
     )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
@@ -102,34 +143,59 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    def job(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--delay", type=float, required=True, help="seconds the job works for")
+    def task(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("task", metavar="NAME", help="the task type (see `taskgate types`)")
+        sub.add_argument(
+            "--arg",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="one argument; a string field takes VALUE as it is, others parse it as JSON; "
+            "KEY=@PATH reads a file, base64-encoded for a base64 field (repeatable)",
+        )
+        sub.add_argument(
+            "--json", metavar="OBJECT", help="the arguments as a JSON object; --arg wins per key"
+        )
         sub.add_argument(
             "--idempotency-key", help="the same key attaches to the same task, never a second one"
         )
 
-    submit = command("submit", _submit, "queue a job and print its task id")
-    job(submit)
+    submit = command("submit", _submit, "queue a task and print its id")
+    task(submit)
     submit.add_argument("--follow", action="store_true", help="show its progress live until it ends")
-    job(command("process", _process, "run a job and wait for its outcome, as POST /process does"))
+    run = command("run", _run, "run a task and print its result once it completes")
+    task(run)
+    run.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="seconds to wait for the result (default: --task-timeout, which the api may hold the "
+        "request for anyway)",
+    )
+    run.add_argument(
+        "--out", type=Path, metavar="PATH", help="also write the whole result, long strings too, as JSON"
+    )
     status = command("status", _status, "show a task")
     status.add_argument("task_id", metavar="ID")
     status.add_argument("--wait", type=float, help="first wait up to this many seconds for it to end")
     command("cancel", _cancel, "cancel a queued or running task").add_argument("task_id", metavar="ID")
+    command("types", _types, "list the task types installed where this command runs")
     return parser
 
 
-def _exit_code(error: TaskgateError) -> int:
-    if isinstance(error, TaskFailedError):
+def _exit_code(error: Exception) -> int:
+    if isinstance(error, TaskFailedError | TaskCancelledError | TaskPendingError):
         return TASK_DID_NOT_COMPLETE
     if isinstance(error, ApiConnectionError | ServiceUnavailableError | ServerError):
         return UNAVAILABLE
     return REFUSED
 
 
-def _explain(error: TaskgateError) -> str:
+def _explain(error: Exception) -> str:
     if isinstance(error, UnauthorizedError):
         return f"{error} (pass --api-key or set TASKGATE_API_KEY)"
+    if isinstance(error, TaskPendingError):
+        return f"{error}; it keeps running (taskgate status {error.task_id})"
     return str(error)
 
 
@@ -140,8 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with TaskgateClient(args.url, api_key=args.api_key, task_timeout=args.task_timeout) as client:
             return run(client, args, out, err)
-    except TaskgateError as error:
-        err.print(f"taskgate: error: {_explain(error)}", markup=False)
+    except (TaskgateError, ArgumentsError, RegistryError) as error:
+        err.print(f"taskgate: error: {_explain(error)}", style="red", markup=False)
         return _exit_code(error)
     except KeyboardInterrupt:
         err.print("taskgate: interrupted")

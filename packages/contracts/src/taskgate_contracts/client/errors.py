@@ -10,6 +10,8 @@ from taskgate_contracts.responses import (
     FailedResponse,
     NotFoundResponse,
     ServiceUnavailableResponse,
+    TaskView,
+    UnknownTaskTypeResponse,
     ValidationErrorResponse,
 )
 
@@ -43,7 +45,16 @@ class UnauthorizedError(ApiError[str]):
 
 
 class NotFoundError(ApiError[NotFoundResponse]):
-    """404: no such task, or it has expired."""
+    """404: no such task, or it has expired; or no such task type (`TaskTypeNotFoundError`)."""
+
+
+class TaskTypeNotFoundError(NotFoundError):
+    """404: the api has no task type of that name; `known` lists the ones it has. `body` holds the detail,
+    as for any `NotFoundError`."""
+
+    def __init__(self, message: str, status_code: int, body: NotFoundResponse, known: list[str]) -> None:
+        super().__init__(message, status_code, body)
+        self.known = known
 
 
 class ConflictError(ApiError[ConflictResponse]):
@@ -59,7 +70,33 @@ class ServiceUnavailableError(ApiError[ServiceUnavailableResponse]):
 
 
 class TaskFailedError(ApiError[FailedResponse]):
-    """The task ran and failed: it raised, or ran past its time limit."""
+    """The task ran and failed: it raised, or ran past its time limit. `status_code` is that of the answer
+    that told: 500 from a run operation, 200 from the task's state."""
+
+    @classmethod
+    def of(cls, body: FailedResponse, status_code: int) -> "TaskFailedError":
+        return cls(f"task {body.task_id} failed: {body.error}", status_code, body)
+
+
+class TaskCancelledError(TaskgateError):
+    """The task was cancelled before it completed; `view` is its final state."""
+
+    def __init__(self, message: str, view: TaskView) -> None:
+        super().__init__(message)
+        self.view = view
+
+
+class TaskPendingError(TaskgateError):
+    """The task had not finished when the client stopped waiting; it keeps running. `view` is its state
+    then; follow it by `task_id`."""
+
+    def __init__(self, message: str, view: TaskView) -> None:
+        super().__init__(message)
+        self.view = view
+
+    @property
+    def task_id(self) -> str:
+        return self.view.task_id
 
 
 class ServerError(ApiError[str]):
@@ -108,6 +145,9 @@ def error_for(response: httpx.Response) -> ApiError[object]:
     if status == httpx.codes.UNAUTHORIZED:
         reason = _detail(response) or response.text
         return UnauthorizedError(f"unauthorized: {reason}", status, reason)
+    if status == httpx.codes.NOT_FOUND and (unknown := _decoded(response, UnknownTaskTypeResponse)):
+        body = NotFoundResponse(detail=unknown.detail)
+        return TaskTypeNotFoundError(unknown.detail, status, body, unknown.known)
     if status == httpx.codes.NOT_FOUND and (missing := _decoded(response, NotFoundResponse)):
         return NotFoundError(missing.detail, status, missing)
     if status == httpx.codes.CONFLICT and (conflict := _decoded(response, ConflictResponse)):
@@ -117,7 +157,7 @@ def error_for(response: httpx.Response) -> ApiError[object]:
     ):
         return ServiceUnavailableError(unavailable.detail, status, unavailable)
     if status == httpx.codes.INTERNAL_SERVER_ERROR and (failed := _decoded(response, FailedResponse)):
-        return TaskFailedError(f"task {failed.task_id} failed: {failed.error}", status, failed)
+        return TaskFailedError.of(failed, status)
     if status >= httpx.codes.INTERNAL_SERVER_ERROR:
         text = response.text
         return ServerError(f"the api failed with {status}: {text[:200]!r}", status, text)

@@ -1,6 +1,10 @@
-"""How the `taskgate` command shows tasks: a table of one task, a live progress bar, one-line outcomes."""
+"""How the `taskgate` command shows tasks: a table of one task, a live progress bar, one-line outcomes,
+results as JSON, and the task types installed here."""
 
+import json
+import re
 from collections.abc import Iterable
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -15,7 +19,8 @@ from rich.progress import (
 from rich.table import Table
 
 from taskgate_contracts.events import TaskEvent
-from taskgate_contracts.responses import CompletedResponse, PendingResponse, TaskState, TaskView
+from taskgate_contracts.registry import Registry
+from taskgate_contracts.responses import TaskState, TaskView
 
 _STYLES = {
     TaskState.QUEUED: "cyan",
@@ -25,10 +30,16 @@ _STYLES = {
     TaskState.CANCELLED: "yellow",
 }
 
+#: Strings longer than this are shown by their length only: a thumbnail's base64 image would fill screens.
+LONG_STRING = 200
+#: Base64 or base64url, maybe in lines (as `base64.encodebytes` writes it).
+_BASE64 = re.compile(r"[A-Za-z0-9+/_\-\r\n]+=*\s*")
+
 
 def console(*, stderr: bool = False) -> Console:
     # soft_wrap: a long line stays one line in a pipe or a log, where there is no terminal width.
-    return Console(stderr=stderr, soft_wrap=True, highlight=False)
+    # emoji off: `:x:` in a task's result or error is text, not an emoji code.
+    return Console(stderr=stderr, soft_wrap=True, highlight=False, emoji=False)
 
 
 def _status(state: TaskState) -> str:
@@ -41,6 +52,22 @@ def _took(view: TaskView) -> str:
     return f" in {(view.finished_at - view.queued_at).total_seconds():.2f} s"
 
 
+def shortened(value: Any) -> Any:
+    """The JSON `value` with every long string replaced by its length, as `<12,345 base64 chars>`."""
+    if isinstance(value, str) and len(value) > LONG_STRING:
+        return f"<{len(value):,} {'base64 chars' if _BASE64.fullmatch(value) else 'chars'}>"
+    if isinstance(value, dict):
+        return {key: shortened(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shortened(item) for item in value]
+    return value
+
+
+def result_json(result: Any, indent: int | None = None) -> str:
+    """A task's result for people to read: JSON, its long strings shortened."""
+    return json.dumps(shortened(result), ensure_ascii=False, indent=indent)
+
+
 def task_table(view: TaskView) -> Table:
     """Every field of the task that is set, one per row."""
     table = Table.grid(padding=(0, 2))
@@ -50,10 +77,12 @@ def task_table(view: TaskView) -> Table:
     steps = f" ({progress.current}/{progress.total})" if progress.total else ""
     rows = {
         "task": escape(view.task_id),
+        "type": escape(view.task or ""),
         "status": _status(view.status),
         "progress": escape(f"{progress.percent:.0f}%{steps} {progress.message}".rstrip()),
-        "result": escape(view.result or ""),
+        "result": escape(result_json(view.result)) if view.result is not None else "",
         "error": escape(view.error or ""),
+        "attempts": str(view.attempts or ""),
         "queued": view.queued_at.isoformat() if view.queued_at else "",
         "started": view.started_at.isoformat() if view.started_at else "",
         "finished": view.finished_at.isoformat() if view.finished_at else "",
@@ -67,21 +96,20 @@ def task_table(view: TaskView) -> Table:
 
 def outcome(view: TaskView) -> str:
     """One line for a task that has ended (or, for a status check, how it stands)."""
-    detail = view.result if view.status is TaskState.COMPLETED else view.error
+    if view.status is TaskState.COMPLETED:
+        detail = result_json(view.result) if view.result is not None else None
+    else:
+        detail = view.error
     return f"{_status(view.status)}{_took(view)}" + (f": {escape(detail)}" if detail else "")
 
 
-def answer(response: CompletedResponse | PendingResponse) -> str:
-    """One line for what `POST /process` answered."""
-    if isinstance(response, CompletedResponse):
-        return (
-            f"{_status(TaskState.COMPLETED)} in {response.time:.2f} s: {escape(response.result)} "
-            f"(task {escape(response.task_id)})"
-        )
-    return (
-        f"[yellow]pending[/] after {response.time:.2f} s: {escape(response.message)} "
-        f"(follow it: taskgate status {escape(response.task_id)})"
-    )
+def task_types(registry: Registry) -> list[str]:
+    """One line per task type: its name, its queue and what it does, in columns."""
+    name_width = max((len(spec.name) for spec in registry), default=0)
+    queue_width = max((len(spec.queue) for spec in registry), default=0)
+    return [
+        f"{spec.name:<{name_width}}  {spec.queue:<{queue_width}}  {spec.description}" for spec in registry
+    ]
 
 
 def follow(events: Iterable[TaskEvent], start: TaskView, screen: Console) -> TaskView:

@@ -1,20 +1,25 @@
 """`TaskgateClient`: the taskgate api from blocking code."""
 
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar, overload
 
 import httpx
+from pydantic import BaseModel
 
 from taskgate_contracts.client import calls
 from taskgate_contracts.client.base import ClientBase
-from taskgate_contracts.client.calls import Call, Plan
+from taskgate_contracts.client.calls import Call, Plan, TaskArgs, TaskType
 from taskgate_contracts.client.following import TaskEventStream
+from taskgate_contracts.client.running import running
 from taskgate_contracts.events import TaskEvent
-from taskgate_contracts.responses import CompletedResponse, PendingResponse, SubmittedResponse, TaskView
+from taskgate_contracts.responses import SubmittedResponse, TaskView
+from taskgate_contracts.tasks import TaskSpec
 
+ArgsT = TypeVar("ArgsT", bound=BaseModel)
 ResultT = TypeVar("ResultT")
+TaskResultT = TypeVar("TaskResultT", bound=BaseModel)
 
 
 class TaskgateClient(ClientBase[httpx.Client, httpx.BaseTransport]):
@@ -34,15 +39,59 @@ class TaskgateClient(ClientBase[httpx.Client, httpx.BaseTransport]):
     def close(self) -> None:
         self._http.close()
 
-    def submit(self, delay: float, *, idempotency_key: str | None = None) -> SubmittedResponse:
-        """Queue a job; answers at once with the task id and where to follow it."""
-        return self._send(calls.submit(delay, idempotency_key))
+    @overload
+    def submit(
+        self,
+        task: TaskSpec[ArgsT, Any],
+        args: ArgsT | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> SubmittedResponse: ...
+    @overload
+    def submit(
+        self, task: str, args: TaskArgs = None, *, idempotency_key: str | None = None
+    ) -> SubmittedResponse: ...
+    def submit(
+        self, task: TaskType, args: TaskArgs = None, *, idempotency_key: str | None = None
+    ) -> SubmittedResponse:
+        """Queue a task of the given type (its spec, or its name); answers at once with the task id and
+        where to follow it. `args` is the type's args model, or the JSON of its arguments as a mapping."""
+        return self._send(calls.submit(task, args, idempotency_key))
 
-    def process(
-        self, delay: float, *, idempotency_key: str | None = None
-    ) -> CompletedResponse | PendingResponse:
-        """Run a job and wait for it, as the api does: raises `TaskFailedError` when the task fails."""
-        return self._send(calls.process(delay, idempotency_key, self.task_timeout))
+    @overload
+    def run(
+        self,
+        task: TaskSpec[ArgsT, TaskResultT],
+        args: ArgsT | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+    ) -> TaskResultT: ...
+    @overload
+    def run(
+        self,
+        task: str,
+        args: TaskArgs = None,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+    ) -> Any: ...
+    def run(
+        self,
+        task: TaskType,
+        args: TaskArgs = None,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Run a task and answer its result once it completes: an instance of the spec's result model, or
+        the result's JSON when given a type name.
+
+        Waits up to `timeout` seconds (by default `task_timeout`, which the api may hold the request for
+        anyway). Raises `TaskFailedError` or `TaskCancelledError` when the task does not complete, and
+        `TaskPendingError`, which carries its `task_id`, when it has not finished in time.
+        """
+        return self._run(running(task, args, idempotency_key, self.task_timeout, timeout))
 
     def get(self, task_id: str, wait: float | None = None) -> TaskView:
         """The task as it is, or once it ends if that is within `wait` seconds (at most TASK_TIMEOUT)."""
