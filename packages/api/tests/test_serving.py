@@ -2,7 +2,7 @@
 
 import asyncio
 
-from taskgate_api.serving import CoalescingTransport
+from taskgate_api.server.serving import CoalescingTransport
 
 
 class RecordingTransport(asyncio.Transport):

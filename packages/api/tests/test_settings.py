@@ -1,35 +1,93 @@
-"""A wrong setting stops the api at start with one line naming it."""
+"""The api's settings, and its task types' own (MAX_DELAY is the process type's): read from the environment
+and `.env`; a wrong one stops the api at start with one line naming it."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+from taskgate_api.app import create_app
 from taskgate_api.config import ApiSettings
+from taskgate_contracts import describe_settings_error
+from taskgate_contracts.builtin.process import ProcessSettings
 
 WRONG = {
     "TASK_TIMEOUT": ("-1", "greater than 0"),
     "MAX_DELAY": ("abc", "valid number"),
+    "MAX_DELAY=-1": ("-1", "greater than 0"),
+    "THUMBNAIL_MAX_PIXELS": ("0", "greater than 0"),
     "PORT_AMQP": ("99999", "less than 65536"),
     "ENVIRONMENT": ("staging", "'development' or 'production'"),
 }
 
 
-@pytest.mark.parametrize(("name", "value", "reason"), [(n, v, r) for n, (v, r) in WRONG.items()])
-def test_cli_refuses_wrong_setting(name: str, value: str, reason: str, tmp_path: object) -> None:
-    result = subprocess.run(
+def serve(cwd: Path, **env: str) -> "subprocess.CompletedProcess[str]":
+    """`python -m taskgate_api` as an operator starts it, with only the given variables."""
+    return subprocess.run(
         [sys.executable, "-m", "taskgate_api", "--port", "1"],
-        env={name: value, "PATH": ""},
+        env={**env, "PATH": ""},
         capture_output=True,
         text=True,
         timeout=30,
-        cwd=str(tmp_path),
+        cwd=cwd,
     )
+
+
+@pytest.mark.parametrize(("name", "value", "reason"), [(n, v, r) for n, (v, r) in WRONG.items()], ids=WRONG)
+def test_cli_refuses_wrong_setting_in_one_line(name: str, value: str, reason: str, tmp_path: Path) -> None:
+    variable = name.partition("=")[0]
+    result = serve(tmp_path, **{variable: value})
     assert result.returncode == 2
-    assert f"invalid setting {name}:" in result.stderr
-    assert reason in result.stderr
-    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"invalid setting {variable}: ")
+    assert reason in line
+
+
+def test_cli_reads_a_task_type_s_setting_from_dot_env(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("MAX_DELAY=abc\n")
+    result = serve(tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("invalid setting MAX_DELAY: ")
+
+
+@pytest.mark.parametrize(("value", "reason"), [("abc", "valid number"), ("-1", "greater than 0")])
+def test_create_app_refuses_a_wrong_max_delay(
+    monkeypatch: pytest.MonkeyPatch, unreachable_settings: ApiSettings, value: str, reason: str
+) -> None:
+    monkeypatch.setenv("MAX_DELAY", value)
+    with pytest.raises(ValidationError) as refused:
+        create_app(unreachable_settings)
+    [line] = describe_settings_error(refused.value).splitlines()
+    assert line.startswith("invalid setting MAX_DELAY: ")
+    assert reason in line
+
+
+def max_delay(settings: ApiSettings) -> float:
+    """MAX_DELAY as the app it makes reads it."""
+    process = create_app(settings).state.task_types["process"]
+    assert isinstance(process.settings, ProcessSettings)
+    return process.settings.max_delay
+
+
+def test_max_delay_is_the_process_type_s_setting_not_the_api_s(
+    monkeypatch: pytest.MonkeyPatch, unreachable_settings: ApiSettings
+) -> None:
+    assert "max_delay" not in ApiSettings.model_fields
+    assert max_delay(unreachable_settings) == 3600
+    monkeypatch.setenv("MAX_DELAY", "60")
+    assert max_delay(unreachable_settings) == 60
+
+
+def test_dot_env_is_read_and_the_environment_wins(
+    monkeypatch: pytest.MonkeyPatch, unreachable_settings: ApiSettings, tmp_path: Path
+) -> None:
+    # The tests run in tmp_path (conftest), where `.env` is looked for.
+    (tmp_path / ".env").write_text("MAX_DELAY=30\n")
+    assert max_delay(unreachable_settings) == 30
+    monkeypatch.setenv("MAX_DELAY", "45")
+    assert max_delay(unreachable_settings) == 45
 
 
 def test_seed_names_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,9 +104,9 @@ def test_seed_names_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv(name, value)
     settings = ApiSettings(_env_file=None)
     assert settings.task_timeout == 12.5
-    assert settings.max_delay == 60
     assert settings.broker_url == "amqp://app:s3cret@rabbit:5673/taskgate"
     assert settings.management_url == "http://rabbit:15673"
+    assert max_delay(settings) == 60
 
 
 def test_production_refuses_default_credentials() -> None:

@@ -7,7 +7,7 @@ import fakeredis
 import pytest
 from redis.asyncio import Redis
 
-from taskgate_api.waiting import ResultHub, StoppedWaitingError
+from taskgate_api.engine.waiting import ResultHub, StoppedWaitingError
 from taskgate_contracts.storage import result_key
 
 SUCCESS = json.dumps({"status": "SUCCESS", "result": {"result": "ok", "delay": 0}})

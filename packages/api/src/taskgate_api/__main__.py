@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from taskgate_api.supervisor import Listen, Supervisor
+from taskgate_api.server.supervisor import Listen, Supervisor
 
 #: The environment variable that sets the default of --workers (handy in a container).
 WORKERS_VARIABLE = "API_WORKERS"
@@ -47,15 +47,18 @@ def main(argv: list[str] | None = None) -> None:
     # Imported only here, so a supervisor of several api processes never loads the api itself.
     from pydantic import ValidationError
 
-    from taskgate_api.config import ApiSettings
-    from taskgate_api.serving import serve
-    from taskgate_contracts import describe_settings_error
+    from taskgate_api.app import create_app
+    from taskgate_api.http.documentation import DocumentationError
+    from taskgate_api.server.serving import serve
+    from taskgate_contracts import RegistryError, describe_settings_error
 
     try:
-        settings = ApiSettings()
+        app = create_app()
     except ValidationError as error:
         parser.exit(2, describe_settings_error(error) + "\n")
-    serve(listen, settings, reuse_port=args.reuse_port)
+    except (RegistryError, DocumentationError) as error:
+        parser.exit(2, f"{error}\n")
+    serve(listen, app, reuse_port=args.reuse_port)
 
 
 if __name__ == "__main__":

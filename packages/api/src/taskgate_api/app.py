@@ -1,4 +1,5 @@
-"""The FastAPI application: its lifespan owns the long-lived clients every request shares."""
+"""The FastAPI application: the lifespan owns the long-lived clients every request shares, and wires the
+engine (submitting, waiting, records) to the http layer (routes made from the task registry)."""
 
 import asyncio
 import contextlib
@@ -7,22 +8,27 @@ from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 import anyio
+from celery import Celery
 from fastapi import FastAPI
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
-from taskgate_api import documentation, errors, metrics
-from taskgate_api.config import ApiSettings
-from taskgate_api.dependencies import Services
-from taskgate_api.guards import LimitBody, RequireApiKey
-from taskgate_api.health import Readiness
-from taskgate_api.idempotency import IdempotencyKeys
-from taskgate_api.records import TaskRecords
-from taskgate_api.routes import health, process, tasks
-from taskgate_api.sending import TaskSender, create_producer
-from taskgate_api.submitting import Submitter
+from taskgate_api import metrics
+from taskgate_api.config import ApiSettings, environment
+from taskgate_api.engine.idempotency import IdempotencyKeys
+from taskgate_api.engine.readiness import Readiness
+from taskgate_api.engine.records import TaskRecords
+from taskgate_api.engine.sending import TaskSender, create_producer
+from taskgate_api.engine.submitting import Submitter
+from taskgate_api.engine.tasktypes import TaskTypes
+from taskgate_api.engine.waiting import ResultHub
+from taskgate_api.http import documentation, errors
+from taskgate_api.http.counting import CountRequests
+from taskgate_api.http.dependencies import Services
+from taskgate_api.http.guards import LimitBody, RequireApiKey
+from taskgate_api.http.routes import health, seed, tasks, tasktypes
 from taskgate_api.version import __version__
-from taskgate_api.waiting import ResultHub
+from taskgate_contracts import Registry, discover
 
 #: Redis connections one api process keeps for commands (its result subscription has one more).
 _REDIS_CONNECTIONS = 32
@@ -36,6 +42,7 @@ def _redis_address(url: str) -> str:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: ApiSettings = app.state.settings
+    task_types: TaskTypes = app.state.task_types
     url = settings.redis_url.get_secret_value()
     connect_timeout = settings.redis_timeout
     # A bounded pool that makes a burst of requests queue for a connection instead of failing: one
@@ -55,23 +62,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     subscriber = Redis.from_url(
         url, health_check_interval=15, socket_keepalive=True, socket_connect_timeout=connect_timeout
     )
-    producer = create_producer(settings)
-    hub = ResultHub(subscriber)
-    redis_address = _redis_address(url)
-    records = TaskRecords(redis, redis_address, settings.result_expires)
-    sender = TaskSender(producer, settings)
-    app.state.services = Services(
-        settings=settings,
-        records=records,
-        submitter=Submitter(
-            records=records,
-            sender=sender,
-            hub=hub,
-            keys=IdempotencyKeys(redis, redis_address, settings.result_expires),
-            admission=asyncio.Semaphore(settings.submit_concurrency),
-        ),
-        readiness=Readiness(producer, redis, hub, settings.broker_address, redis_address),
-    )
+    producer = create_producer(settings, task_types.queues())
+    sender = TaskSender(producer, settings, task_types.queues())
+    services = wire(settings, task_types, redis, _redis_address(url), ResultHub(subscriber), producer, sender)
+    app.state.services = services
+    hub = services.submitter.hub
     await _open_connections(redis)
     app.state.loop = asyncio.get_running_loop()
     async with anyio.create_task_group() as background:
@@ -84,6 +79,34 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await sender.close()
     await redis.aclose()
     await subscriber.aclose()
+
+
+def wire(
+    settings: ApiSettings,
+    task_types: TaskTypes,
+    redis: Redis,
+    redis_address: str,
+    hub: ResultHub,
+    producer: Celery,
+    sender: TaskSender,
+) -> Services:
+    """The engine's parts, joined: records, idempotency keys and the submitter on `redis`, results from
+    `hub`, tasks sent by `sender`, readiness asked of `producer`."""
+    records = TaskRecords(redis, redis_address, settings.result_expires)
+    queues = task_types.queues()
+    return Services(
+        settings=settings,
+        task_types=task_types,
+        records=records,
+        submitter=Submitter(
+            records=records,
+            sender=sender,
+            hub=hub,
+            keys=IdempotencyKeys(redis, redis_address, settings.result_expires),
+            admission=asyncio.Semaphore(settings.submit_concurrency),
+        ),
+        readiness=Readiness(producer, redis, hub, settings.broker_address, redis_address, queues),
+    )
 
 
 async def _open_connections(redis: Redis) -> None:
@@ -100,7 +123,12 @@ def stop_waiting(app: FastAPI) -> None:
         loop.call_soon_threadsafe(services.submitter.hub.stop_waiting)
 
 
-def create_app(settings: ApiSettings | None = None) -> FastAPI:
+def create_app(settings: ApiSettings | None = None, registry: Registry | None = None) -> FastAPI:
+    """The api for `settings` (else read from the environment) and the task types of `registry` (else
+    every installed one). Raises RegistryError, DocumentationError when two models share a name in the
+    OpenAPI document, or pydantic's ValidationError for a wrong setting of a task type."""
+    settings = settings or ApiSettings()
+    task_types = TaskTypes.load(registry or discover(), environment())
     app = FastAPI(
         title="taskgate",
         version=__version__,
@@ -110,15 +138,19 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         # metrics are Prometheus's (/metrics).
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    app.state.settings = settings or ApiSettings()
-    app.include_router(process.router)
+    app.state.settings = settings
+    app.state.task_types = task_types
+    if seed.SEED_TASK_TYPE in task_types:
+        app.include_router(seed.router(task_types[seed.SEED_TASK_TYPE]))
+    app.include_router(tasktypes.router(task_types))
     app.include_router(tasks.router)
     app.include_router(health.router)
     errors.install(app)
     # Added last, so outermost: the body limit and the key are checked before anything else runs.
-    app.add_middleware(metrics.CountRequests)
-    app.add_middleware(LimitBody, limit=app.state.settings.max_body_bytes)
-    if app.state.settings.api_keys:
-        app.add_middleware(RequireApiKey, keys=app.state.settings.api_keys)
-    documentation.describe_deployment(app, app.state.settings)
+    app.add_middleware(CountRequests)
+    app.add_middleware(LimitBody, limit=settings.max_body_bytes)
+    if settings.api_keys:
+        app.add_middleware(RequireApiKey, keys=settings.api_keys)
+    documentation.describe_deployment(app, settings, task_types)
+    app.openapi()  # made now, so a document that cannot be made stops the api at start, not on a request
     return app

@@ -1,20 +1,30 @@
 """The api's settings, read from the environment (and `.env`)."""
 
+import os
 from typing import Annotated, Literal, Self
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from taskgate_contracts import PROCESS, Connections
+from taskgate_contracts import Connections
+from taskgate_contracts.tasks import environment as task_environment
+
+#: Where the api's settings, and its task types' settings, are read from beside the environment.
+ENV_FILE = ".env"
+
+
+def environment() -> dict[str, str]:
+    """The variables the task types' settings are read from: `.env`, overridden by the environment."""
+    return task_environment(dotenv_values(ENV_FILE), os.environ)
 
 
 class ApiSettings(BaseSettings, Connections):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore")
 
     task_timeout: float = Field(
         30.0, gt=0, description="Seconds POST /process waits for the outcome before answering pending."
     )
-    max_delay: float = Field(PROCESS.max_delay, gt=0, description="The largest delay a client may ask for.")
     on_timeout: Literal["keep", "cancel"] = Field(
         "keep", description="What happens to a task POST /process stops waiting for: keep running, or cancel."
     )
@@ -23,7 +33,9 @@ class ApiSettings(BaseSettings, Connections):
         default_factory=list,
         description="Comma-separated keys; if set, routes but /healthz need `Authorization: Bearer <key>`.",
     )
-    max_body_bytes: int = Field(16_384, gt=0, description="Larger request bodies are refused with 413.")
+    max_body_bytes: int = Field(
+        1_048_576, gt=0, description="Larger request bodies are refused with 413 (a thumbnail's image fits)."
+    )
     publish_timeout: float = Field(
         3.0, gt=0, description="Seconds to reach RabbitMQ before answering 503 (connect and retries)."
     )

@@ -1,9 +1,12 @@
-"""Prometheus metrics the api exposes on /metrics: requests by route and code, and the task figures."""
+"""Prometheus metrics the api exposes on /metrics: requests by route and code, and per task type what was
+submitted, how the waits for outcomes ended and how long they took, and each task queue's depth and
+consumers (read from RabbitMQ when /metrics is scraped)."""
 
 import asyncio
 import os
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
 
 from prometheus_client import (
     CollectorRegistry,
@@ -14,10 +17,11 @@ from prometheus_client import (
     multiprocess,
     values,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
-from taskgate_api.arrival import arrived
-from taskgate_api.supervisor import METRICS_DIR_VARIABLE
+from taskgate_api.multiprocess import METRICS_DIR_VARIABLE
+from taskgate_contracts import QueueState, TaskState
 
 if METRICS_DIR_VARIABLE in os.environ:
     # One of several api processes. It never forks, so its pid is read once: the library would read it
@@ -36,10 +40,18 @@ REQUEST_SECONDS = Histogram(
     ["route"],
     buckets=_SECONDS,
 )
-TASKS_SUBMITTED = Counter("taskgate_tasks_submitted", "Tasks sent to RabbitMQ.", ["task"])
-OUTCOMES = Counter("taskgate_process_outcomes", "Answers of POST /process by outcome.", ["outcome"])
-ANSWERED_COMPLETED, ANSWERED_PENDING, ANSWERED_FAILED = (
-    OUTCOMES.labels(outcome=outcome) for outcome in ("completed", "pending", "failed")
+TASKS_SUBMITTED = Counter("taskgate_tasks_submitted", "Tasks sent to RabbitMQ, by task type.", ["task"])
+OUTCOMES = Counter(
+    "taskgate_task_outcomes",
+    "How the waits for a task's outcome (run operations, POST /process) ended, by task type: completed, "
+    "failed, cancelled, or pending when the wait ran out first.",
+    ["task", "outcome"],
+)
+WAIT_SECONDS = Histogram(
+    "taskgate_task_wait_seconds",
+    "Time from a run request's arrival to its answer, queue time included, by task type.",
+    ["task"],
+    buckets=_SECONDS,
 )
 WAITING_TASKS = Gauge(
     "taskgate_waiting_tasks",
@@ -47,10 +59,32 @@ WAITING_TASKS = Gauge(
     multiprocess_mode="livesum",
 )
 
-#: The route label of requests that matched no route, so unknown paths cannot grow the label set.
-_UNMATCHED = "unmatched"
 #: How often the waiting gauge is sampled: setting it on every request would cost each request twice.
 _SAMPLE_SECONDS = 1.0
+#: What the end of a wait is counted as.
+PENDING = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFigures:
+    """One task type's labelled series, looked up once: a lookup costs every answer a lock and a check."""
+
+    outcomes: dict[str, Counter]
+    wait: Histogram
+
+    @classmethod
+    def of(cls, task: str) -> "TaskFigures":
+        names = [state.value for state in TaskState if state.terminal] + [PENDING]
+        return cls({name: OUTCOMES.labels(task, name) for name in names}, WAIT_SECONDS.labels(task))
+
+    def answered(self, outcome: str, waited: float) -> None:
+        self.outcomes[outcome].inc()
+        self.wait.observe(waited)
+
+
+@cache
+def figures(task: str) -> TaskFigures:
+    return TaskFigures.of(task)
 
 
 async def report_waiting(waiting: Callable[[], int]) -> None:
@@ -60,49 +94,41 @@ async def report_waiting(waiting: Callable[[], int]) -> None:
         await asyncio.sleep(_SAMPLE_SECONDS)
 
 
-def exposition() -> bytes:
-    """Every metric in Prometheus's text format; under `taskgate-api --workers N`, summed over the
-    processes, through the directory the supervisor gives them."""
-    if METRICS_DIR_VARIABLE not in os.environ:
-        return generate_latest()
-    registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    return generate_latest(registry)
+class _Queues(Collector):
+    def __init__(self, states: Iterable[QueueState]) -> None:
+        self._states = list(states)
+
+    def collect(self) -> Iterator[Metric]:
+        messages = GaugeMetricFamily(
+            "taskgate_queue_messages",
+            "Messages ready in each task queue, as RabbitMQ counts them.",
+            labels=["queue"],
+        )
+        consumers = GaugeMetricFamily(
+            "taskgate_queue_consumers",
+            "Workers consuming each task queue; 0 means its tasks wait.",
+            labels=["queue"],
+        )
+        for state in self._states:
+            if state.messages is not None:
+                messages.add_metric([state.queue], state.messages)
+            if state.consumers is not None:
+                consumers.add_metric([state.queue], state.consumers)
+        yield messages
+        yield consumers
 
 
-class CountRequests:
-    """Counts every answer by its route's path template (not the raw path) and status code, and times
-    it from the request's arrival, which it stamps when the server has not."""
+def exposition(queues: Iterable[QueueState]) -> bytes:
+    """Every metric in Prometheus's text format, the task queues' state included; under
+    `taskgate-api --workers N`, summed over the processes through the directory the supervisor gives."""
+    if METRICS_DIR_VARIABLE in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry) + generate_latest(_only(_Queues(queues)))
+    return generate_latest() + generate_latest(_only(_Queues(queues)))
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        # The labelled series, found once each: looking them up costs every request a lock and a check.
-        self._counted: dict[tuple[str, str, str], Counter] = {}
-        self._timed: dict[str, Histogram] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        received_at = arrived(scope)
-        code = 500
-
-        async def send_counting(message: Message) -> None:
-            nonlocal code
-            if message["type"] == "http.response.start":
-                code = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_counting)
-        finally:
-            route = getattr(scope.get("route"), "path", _UNMATCHED)
-            labels = (scope["method"], route, str(code))
-            counted = self._counted.get(labels)
-            if counted is None:
-                counted = self._counted[labels] = REQUESTS.labels(*labels)
-            timed = self._timed.get(route)
-            if timed is None:
-                timed = self._timed[route] = REQUEST_SECONDS.labels(route)
-            counted.inc()
-            timed.observe(time.monotonic() - received_at)
+def _only(collector: Collector) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    return registry

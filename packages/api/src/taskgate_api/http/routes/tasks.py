@@ -1,4 +1,5 @@
-"""`/tasks`: submit a job and follow it — its state, a wait for its end, its events, its cancellation."""
+"""`/tasks/{task_id}`: follow a task of any type — its state, a wait for its end, its events, its
+cancellation."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -7,20 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from taskgate_api.dependencies import IdempotencyKey, ReceivedAt, ServicesDep
-from taskgate_api.errors import ServiceUnavailableError, validation_error
-from taskgate_api.responses import model_response
-from taskgate_api.routes.process import checked_delay
-from taskgate_api.streaming import FINAL_EVENT_ID, task_events
+from taskgate_api.engine.errors import ServiceUnavailableError, TaskFinishedError
+from taskgate_api.engine.following import FINAL_EVENT_ID, task_events
+from taskgate_api.http.answers import model_response
+from taskgate_api.http.dependencies import ReceivedAt, ServicesDep
+from taskgate_api.http.errors import validation_error
 from taskgate_contracts import (
-    PROCESS,
     ConflictResponse,
     NotFoundResponse,
-    ProcessArgs,
-    ProcessRequest,
     ServiceUnavailableResponse,
-    SubmittedResponse,
-    TaskLinks,
     TaskView,
     ValidationErrorResponse,
 )
@@ -54,24 +50,9 @@ def _known_id(task_id: str) -> str:
         raise _not_found(task_id) from None
 
 
-@router.post(
-    "",
-    status_code=status.HTTP_202_ACCEPTED,
-    summary="Queue a job and answer at once",
-    response_model=SubmittedResponse,
-    responses={**_INVALID, **_UNAVAILABLE},
-)
-async def submit(
-    body: ProcessRequest, services: ServicesDep, idempotency_key: IdempotencyKey = None
-) -> Response:
-    args = ProcessArgs(delay=checked_delay(body, services.settings))
-    task_id = await services.submitter.submit(PROCESS, args, idempotency_key)
-    links = TaskLinks.for_task(task_id)
-    return model_response(SubmittedResponse(task_id=task_id, links=links), 202, {"Location": links.self})
-
-
 @router.get(
     "/{task_id}",
+    operation_id="get_task",
     summary="The state of a task",
     responses={**_NOT_FOUND, **_INVALID, **_UNAVAILABLE},
 )
@@ -107,6 +88,7 @@ async def get_task(
 
 @router.delete(
     "/{task_id}",
+    operation_id="cancel_task",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Cancel a task",
     description="A queued task never starts; a running one stops within a second.",
@@ -124,14 +106,14 @@ async def cancel(task_id: str, services: ServicesDep) -> Response:
     if view is None:
         raise _not_found(task_id)
     if view.status.terminal:
-        conflict = ConflictResponse(detail=f"task {task_id} has already finished", status=view.status)
-        return model_response(conflict, 409)
-    await services.records.cancel(task_id)
+        raise TaskFinishedError(task_id, view)
+    await services.records.cancel(task_id)  # raises TaskFinishedError too, if it finished meanwhile
     return model_response(await services.records.view(task_id) or view, 202)
 
 
 @router.get(
     "/{task_id}/events",
+    operation_id="follow_task",
     summary="Follow a task as Server-Sent Events",
     description=(
         "A `snapshot` event first, then a `progress` or `state` event for every change, ending after the "

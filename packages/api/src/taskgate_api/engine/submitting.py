@@ -19,13 +19,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from taskgate_api import metrics
-from taskgate_api.errors import ServiceUnavailableError
-from taskgate_api.idempotency import IdempotencyKeys
-from taskgate_api.records import TaskRecords
-from taskgate_api.results import ResultMeta
-from taskgate_api.sending import TaskSender
-from taskgate_api.waiting import ResultHub
+from taskgate_api.engine.errors import ServiceUnavailableError
+from taskgate_api.engine.idempotency import IdempotencyKeys
+from taskgate_api.engine.records import TaskRecords
+from taskgate_api.engine.sending import TaskSender
+from taskgate_api.engine.waiting import ResultHub
 from taskgate_contracts import TaskSpec, TaskView
+from taskgate_contracts.storage import ResultMeta
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ class Submitter:
     async def submit(self, spec: TaskSpec[Any, Any], args: BaseModel, idempotency_key: str | None) -> str:
         """Queue the task (or find the one queued under the same key); its id."""
         async with self.admission:
-            task_id, new = await self._claim(args, idempotency_key)
+            task_id, new = await self._claim(spec, args, idempotency_key)
             if new:
                 await self._send(spec, args, task_id, idempotency_key)
         return task_id
@@ -58,7 +58,7 @@ class Submitter:
         """Queue the task and wait for its outcome until `deadline` (a `time.monotonic()` value)."""
         with contextlib.ExitStack() as expecting:
             async with self.admission:
-                task_id, new = await self._claim(args, idempotency_key)
+                task_id, new = await self._claim(spec, args, idempotency_key)
                 # Interest is registered before the task is sent, so even an instant result is not missed.
                 outcome = expecting.enter_context(self.hub.expect(task_id))
                 if new:
@@ -76,17 +76,19 @@ class Submitter:
             await _until(outcome, deadline)
         return await self.records.view(task_id)
 
-    async def _claim(self, args: BaseModel, idempotency_key: str | None) -> tuple[str, bool]:
+    async def _claim(
+        self, spec: TaskSpec[Any, Any], args: BaseModel, idempotency_key: str | None
+    ) -> tuple[str, bool]:
         task_id = str(uuid.uuid4())
         if idempotency_key is None:
             return task_id, True
-        claim = await self.keys.claim(idempotency_key, args, task_id)
+        claim = await self.keys.claim(idempotency_key, spec.name, args, task_id)
         return claim.task_id, claim.new
 
     async def _send(
         self, spec: TaskSpec[Any, Any], args: BaseModel, task_id: str, idempotency_key: str | None
     ) -> None:
-        await self.records.create(task_id)
+        await self.records.create(task_id, spec.name)
         try:
             await self.sender.send(spec, args, task_id)
         except ServiceUnavailableError:

@@ -19,8 +19,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from taskgate_api.results import ResultMeta
-from taskgate_contracts.storage import RESULT_CHANNEL_PATTERN, RESULT_KEY_PREFIX, result_key
+from taskgate_contracts.storage import RESULT_CHANNEL_PATTERN, RESULT_KEY_PREFIX, ResultMeta, result_key
 
 log = logging.getLogger(__name__)
 

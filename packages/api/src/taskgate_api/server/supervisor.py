@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-#: Where prometheus_client's multiprocess mode keeps each process's values.
-METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+from taskgate_api.multiprocess import METRICS_DIR_VARIABLE
+
 #: A process that exits sooner than this after its start is taken to be unable to start at all.
 _STARTUP_SECONDS = 10.0
 #: How long the api processes get to answer their waiting requests and stop.

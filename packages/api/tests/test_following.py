@@ -5,15 +5,18 @@ import json
 from collections.abc import AsyncIterator
 
 import fakeredis
+import httpx
 import pytest
 
-from taskgate_api.records import TaskRecords
-from taskgate_api.streaming import FINAL_EVENT_ID, task_events
-from taskgate_api.waiting import ResultHub
-from taskgate_contracts import Progress, TaskEvent, TaskEventType, TaskState
+from taskgate_api.engine.following import FINAL_EVENT_ID, task_events
+from taskgate_api.engine.records import TaskRecords
+from taskgate_api.engine.waiting import ResultHub
+from taskgate_contracts import COMPLETED_MESSAGE, Progress, TaskEvent, TaskEventType, TaskState
 from taskgate_contracts.storage import EventField, events_key, result_key
 
 TASK = "6f1c0000-0000-0000-0000-000000000001"
+#: What the process task returns: the whole result model, as JSON.
+DONE = {"result": COMPLETED_MESSAGE, "delay": 1}
 
 
 @pytest.fixture
@@ -48,7 +51,7 @@ async def worker_reports(redis: fakeredis.FakeAsyncRedis, percent: float) -> Non
 
 
 async def worker_finishes(redis: fakeredis.FakeAsyncRedis) -> None:
-    meta = json.dumps({"status": "SUCCESS", "result": {"result": "Запрос выполнен успешно", "delay": 1}})
+    meta = json.dumps({"status": "SUCCESS", "result": DONE})
     await redis.set(result_key(TASK), meta)
     await redis.publish(result_key(TASK), meta)
 
@@ -60,7 +63,7 @@ async def collect(source: AsyncIterator[TaskEvent]) -> list[TaskEvent]:
 async def test_snapshot_then_changes_then_final(
     redis: fakeredis.FakeAsyncRedis, hub: ResultHub, records: TaskRecords
 ) -> None:
-    await records.create(TASK)
+    await records.create(TASK, "process")
     stream = asyncio.create_task(collect(task_events(TASK, records, hub, None)))
     await asyncio.sleep(0.05)
     for percent in (0, 50, 100):
@@ -73,14 +76,15 @@ async def test_snapshot_then_changes_then_final(
     assert [event.task.progress.percent for event in events[1:4]] == [0, 50, 100]
     assert events[-1].id == FINAL_EVENT_ID
     assert events[-1].task.status is TaskState.COMPLETED
-    assert events[-1].task.result == "Запрос выполнен успешно"
+    assert events[-1].task.result == DONE
+    assert {event.task.task for event in events} == {"process"}
     assert len({event.id for event in events}) == len(events)
 
 
 async def test_resuming_sends_exactly_the_events_after_the_last_one_seen(
     redis: fakeredis.FakeAsyncRedis, hub: ResultHub, records: TaskRecords
 ) -> None:
-    await records.create(TASK)
+    await records.create(TASK, "process")
     for percent in (0, 50, 100):
         await worker_reports(redis, percent)
     await worker_finishes(redis)
@@ -96,7 +100,7 @@ async def test_resuming_sends_exactly_the_events_after_the_last_one_seen(
 async def test_finished_task_streams_one_final_snapshot(
     redis: fakeredis.FakeAsyncRedis, hub: ResultHub, records: TaskRecords
 ) -> None:
-    await records.create(TASK)
+    await records.create(TASK, "process")
     await worker_finishes(redis)
     events = await collect(task_events(TASK, records, hub, None))
     assert [(event.type, event.id, event.task.status) for event in events] == [
@@ -107,10 +111,45 @@ async def test_finished_task_streams_one_final_snapshot(
 async def test_cancelling_ends_the_stream(
     redis: fakeredis.FakeAsyncRedis, hub: ResultHub, records: TaskRecords
 ) -> None:
-    await records.create(TASK)
+    await records.create(TASK, "process")
     stream = asyncio.create_task(collect(task_events(TASK, records, hub, None)))
     await asyncio.sleep(0.05)
     await records.cancel(TASK)
     events = await asyncio.wait_for(stream, 2)
     assert events[-1].task.status is TaskState.CANCELLED
     assert events[-1].task.error == "cancelled by request"
+
+
+def parse_events(stream: str) -> list[dict[str, str]]:
+    """Server-Sent Events as field → value, comments (heartbeats) left out."""
+    events = []
+    for block in stream.replace("\r\n", "\n").split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if line and not line.startswith(":"))
+        if fields:
+            events.append(fields)
+    return events
+
+
+async def test_a_finished_task_of_any_type_streams_its_final_snapshot_over_http(
+    client: httpx.AsyncClient,
+) -> None:
+    submitted = await client.post("/submit/echo", json={"text": "hi", "times": 2})
+    assert submitted.status_code == 202, submitted.text
+    events_path = submitted.json()["links"]["events"]
+
+    response = await client.get(events_path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    [event] = parse_events(response.text)
+    assert (event["event"], event["id"]) == ("snapshot", FINAL_EVENT_ID)
+    task = json.loads(event["data"])
+    assert (task["task"], task["status"], task["result"]) == ("echo", "completed", {"text": "hi hi"})
+
+    # A client that saw the final event and reconnects is told nothing more.
+    resumed = await client.get(events_path, headers={"Last-Event-ID": FINAL_EVENT_ID})
+    assert parse_events(resumed.text) == []
+
+
+async def test_events_of_an_unknown_task_are_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/tasks/6f1c0000-0000-0000-0000-0000000000ff/events")
+    assert response.status_code == 404

@@ -5,17 +5,19 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from taskgate_api.arrival import RECEIVED_AT
 from taskgate_api.config import ApiSettings
-from taskgate_api.health import Readiness
-from taskgate_api.records import TaskRecords
-from taskgate_api.submitting import Submitter
+from taskgate_api.engine.readiness import Readiness
+from taskgate_api.engine.records import TaskRecords
+from taskgate_api.engine.submitting import Submitter
+from taskgate_api.engine.tasktypes import TaskTypes
+from taskgate_api.http.arrival import RECEIVED_AT
 from taskgate_contracts import IDEMPOTENCY_HEADER
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     settings: ApiSettings
+    task_types: TaskTypes
     records: TaskRecords
     submitter: Submitter
     readiness: Readiness

@@ -7,8 +7,8 @@ Resuming after an event id sends exactly the events after it; the final event's 
 
 from collections.abc import AsyncIterator
 
-from taskgate_api.records import TaskRecords
-from taskgate_api.waiting import ResultHub
+from taskgate_api.engine.records import TaskRecords
+from taskgate_api.engine.waiting import ResultHub
 from taskgate_contracts import TaskEvent, TaskEventType, TaskView
 
 FINAL_EVENT_ID = "final"

@@ -9,20 +9,22 @@ connection per sent task (celery issue 6963): results reach the api through `wai
 
 import asyncio
 import contextlib
+from collections.abc import Iterable
 from typing import Any, cast
 
 import aiormq
 from aiormq.abc import AbstractConnection
 from celery import Celery
 from celery.utils.nodenames import anon_nodename
+from celery.utils.saferepr import saferepr
 from kombu.entity import Queue
 from kombu.serialization import dumps
 from pamqp.commands import Basic
 from pydantic import BaseModel
 
 from taskgate_api.config import ApiSettings
-from taskgate_api.errors import ServiceUnavailableError
-from taskgate_contracts import ALL_TASKS, TaskSpec
+from taskgate_api.engine.errors import ServiceUnavailableError
+from taskgate_contracts import TaskSpec
 from taskgate_contracts.messages import message_headers
 
 #: Persistent: a queued task survives a RabbitMQ restart in its durable queue.
@@ -36,21 +38,27 @@ _FAILURES = (
 )
 
 
-def create_producer(settings: ApiSettings) -> Celery:
+#: Arguments longer than this are shown shortened in the message's `kwargsrepr` header (what Flower
+#: displays): a header must fit in one AMQP frame, and a base64 image would not.
+_REPR_LIMIT = 1024
+
+
+def create_producer(settings: ApiSettings, queues: Iterable[str]) -> Celery:
     """The Celery app that writes task messages and pings workers; it publishes nothing itself."""
     app = Celery("taskgate-api", broker=settings.broker_url, set_as_current=False)
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
         broker_connection_timeout=settings.publish_timeout,
-        task_queues=[Queue(spec.queue, durable=True) for spec in ALL_TASKS],
+        task_queues=[Queue(queue, durable=True) for queue in queues],
     )
     return app
 
 
 class TaskSender:
-    def __init__(self, producer: Celery, settings: ApiSettings) -> None:
+    def __init__(self, producer: Celery, settings: ApiSettings, queues: Iterable[str]) -> None:
         self._producer = producer
+        self._queues = tuple(queues)
         self._url = settings.broker_url
         self._address = settings.broker_address
         self._timeout = settings.publish_timeout
@@ -63,9 +71,12 @@ class TaskSender:
         """Publish the task; raises `ServiceUnavailableError` when RabbitMQ does not take it."""
         kwargs = args.model_dump(mode="json")
         # What Celery would work out for every message, given: the sender's name once, and the
-        # arguments' display forms as plain reprs (Celery's safe repr only differs past 1 KB).
+        # arguments' display form as a plain repr, which Celery's safe repr only differs from past 1 KB.
+        shown = repr(kwargs)
+        if len(shown) > _REPR_LIMIT:
+            shown = saferepr(kwargs, maxlen=_REPR_LIMIT)
         message = self._producer.amqp.create_task_message(
-            task_id, spec.name, (), kwargs, origin=self._origin, argsrepr="()", kwargsrepr=repr(kwargs)
+            task_id, spec.task_name, (), kwargs, origin=self._origin, argsrepr="()", kwargsrepr=shown
         )
         content_type, encoding, body = dumps(message.body, serializer="json")
         properties = aiormq.spec.Basic.Properties(
@@ -128,8 +139,8 @@ class TaskSender:
                     try:
                         # The concrete channel: its basic_publish takes `wait`, the abstract one's does not.
                         channel = cast(aiormq.Channel, await connection.channel(publisher_confirms=True))
-                        for spec in ALL_TASKS:  # as the worker declares it, so either may start first
-                            await channel.queue_declare(spec.queue, durable=True)
+                        for queue in self._queues:  # as the worker declares it, so either may start first
+                            await channel.queue_declare(queue, durable=True)
                     except BaseException:
                         await connection.close()
                         raise

@@ -1,8 +1,9 @@
 """`Idempotency-Key`: the same key within the result expiry attaches to the same task, once.
 
 The first request with a key claims it atomically (SET NX) with the task id it is about to send and a
-fingerprint of its body; a duplicate — concurrent or later — finds the claim and attaches to that task
-instead of sending another. The same key with a different body is refused.
+fingerprint of its task type and arguments; a duplicate — concurrent or later — finds the claim and
+attaches to that task instead of sending another. The same key with another type or other arguments is
+refused.
 """
 
 import contextlib
@@ -14,7 +15,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from taskgate_api.errors import redis_errors, validation_error
+from taskgate_api.engine.errors import IdempotencyConflictError, redis_errors
 
 _KEY_PREFIX = "taskgate:idempotency:"
 
@@ -32,22 +33,18 @@ class IdempotencyKeys:
         self._address = address
         self._expires = expires
 
-    async def claim(self, key: str, body: BaseModel, task_id: str) -> Claim:
-        fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    async def claim(self, key: str, task_type: str, args: BaseModel, task_id: str) -> Claim:
+        fingerprint = hashlib.sha256(f"{task_type}:{args.model_dump_json()}".encode()).hexdigest()
         claim = json.dumps({"task_id": task_id, "fingerprint": fingerprint})
         with redis_errors(self._address):
             if await self._redis.set(_redis_key(key), claim, nx=True, ex=self._expires):
                 return Claim(task_id, new=True)
             existing = await self._redis.get(_redis_key(key))
         if existing is None:  # expired between the two commands: claim it again
-            return await self.claim(key, body, task_id)
+            return await self.claim(key, task_type, args, task_id)
         held = json.loads(existing)
         if held["fingerprint"] != fingerprint:
-            raise validation_error(
-                ("header", "Idempotency-Key"),
-                "this Idempotency-Key was used with a different body",
-                "idempotency_conflict",
-            )
+            raise IdempotencyConflictError()
         return Claim(held["task_id"], new=False)
 
     async def release(self, key: str) -> None:

@@ -21,10 +21,9 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from taskgate_api.app import create_app, stop_waiting
-from taskgate_api.arrival import RECEIVED_AT
-from taskgate_api.config import ApiSettings
-from taskgate_api.supervisor import Listen, shared_port_socket
+from taskgate_api.app import stop_waiting
+from taskgate_api.http.arrival import RECEIVED_AT
+from taskgate_api.server.supervisor import Listen, shared_port_socket
 
 
 class CoalescingTransport:
@@ -91,14 +90,13 @@ class _Server(uvicorn.Server):
 _GC_THRESHOLDS = (50_000, 50, 100)
 
 
-def serve(listen: Listen, settings: ApiSettings, reuse_port: bool) -> None:
-    """Serve until a stop signal; with `reuse_port`, other processes may serve the same port."""
+def serve(listen: Listen, app: FastAPI, reuse_port: bool) -> None:
+    """Serve `app` until a stop signal; with `reuse_port`, other processes may serve the same port."""
     sockets = None
     if reuse_port:
         sock = shared_port_socket(listen.host, listen.port)
         sock.listen(listen.backlog)
         sockets = [sock]
-    app = create_app(settings)
     gc.freeze()
     gc.set_threshold(*_GC_THRESHOLDS)
     config = uvicorn.Config(

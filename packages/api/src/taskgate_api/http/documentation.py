@@ -1,0 +1,138 @@
+"""The OpenAPI document as this deployment behaves: its task types' arguments, results and settings, its
+limits, and its API key when one is required."""
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from taskgate_api.config import ApiSettings
+from taskgate_api.engine.tasktypes import TaskType, TaskTypes
+from taskgate_api.http.guards import OPEN_PATHS
+from taskgate_contracts import TooLargeResponse
+from taskgate_contracts.operations import completed_model, run_operation_id, submit_operation_id
+
+Schema = dict[str, Any]
+
+
+class DocumentationError(Exception):
+    """The task types' models cannot all be named in one OpenAPI document; one line saying which."""
+
+
+_REF = "#/components/schemas/{model}"
+
+
+def describe_deployment(app: FastAPI, settings: ApiSettings, task_types: TaskTypes) -> None:
+    build = app.openapi
+
+    def openapi() -> Schema:
+        if app.openapi_schema is None:
+            schema = build()
+            _parameters_not_nullable(schema)
+            _task_types(schema, task_types)
+            _wait_limit(schema, settings)
+            _body_limit(schema, settings)
+            if settings.api_keys:
+                _bearer_auth(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _task_types(schema: Schema, task_types: TaskTypes) -> None:
+    """Each type's args model joins the components (its operations read the body themselves, so FastAPI
+    does not see it), its settings are stated on its operations, and a task view's `result` is one of
+    the types' result models (documented by FastAPI, through each type's `<Type>Completed` answer)."""
+    components = schema["components"]["schemas"]
+    operations = {
+        operation["operationId"]: operation
+        for path_item in schema["paths"].values()
+        for operation in path_item.values()
+    }
+    results = []
+    for task_type in task_types.values():
+        _add_args(components, task_type)
+        settings = _settings_line(task_type)
+        if settings:
+            for operation_id in (submit_operation_id(task_type.spec), run_operation_id(task_type.spec)):
+                operations[operation_id]["description"] += f"\n\n{settings}"
+        completed = components[completed_model(task_type.spec).__name__]
+        results.append({"$ref": completed["properties"]["result"]["$ref"]})
+    components["TaskView"]["properties"]["result"]["anyOf"] = [*results, {"type": "null"}]
+
+
+def _add_args(components: Schema, task_type: TaskType) -> None:
+    """The args model and the models it holds, under their class names: the operations refer to it, and
+    pydantic to its definitions, by those. The deployment's settings state the bounds they set on it."""
+    model = task_type.spec.args
+    model_schema = model.model_json_schema(ref_template=_REF)
+    if task_type.settings is not None:
+        task_type.settings.state_in(model_schema)
+    definitions = model_schema.pop("$defs", {})
+    for name, definition in [(model.__name__, model_schema), *definitions.items()]:
+        held = components.setdefault(name, definition)
+        if not _same_model(held, definition):
+            raise DocumentationError(
+                f"two models are named {name!r} in the OpenAPI document, one of them held by the args of "
+                f"task type {task_type.name} ({model.__module__}); rename one of them"
+            )
+
+
+def _same_model(one: Schema, other: Schema) -> bool:
+    """The same model, even where FastAPI renders its schema a little differently (`1.0` for `1`)."""
+    return (one.get("title"), set(one.get("properties", {}))) == (
+        other.get("title"),
+        set(other.get("properties", {})),
+    )
+
+
+def _settings_line(task_type: TaskType) -> str:
+    if task_type.settings is None:
+        return ""
+    values = ", ".join(
+        f"{name.upper()} = {value}" for name, value in task_type.settings.model_dump(mode="json").items()
+    )
+    return f"This deployment's settings of the {task_type.name} type: {values}."
+
+
+def _wait_limit(schema: Schema, settings: ApiSettings) -> None:
+    """TASK_TIMEOUT is a setting, so no model can state it; the document does."""
+    for parameter in schema["paths"]["/tasks/{task_id}"]["get"]["parameters"]:
+        if parameter["name"] == "wait":
+            parameter["schema"]["maximum"] = settings.task_timeout
+
+
+def _body_limit(schema: Schema, settings: ApiSettings) -> None:
+    """Every route that takes a body may refuse one over MAX_BODY_BYTES."""
+    schema["components"]["schemas"]["TooLargeResponse"] = TooLargeResponse.model_json_schema()
+    too_large = {
+        "description": f"The request body is over {settings.max_body_bytes} bytes (MAX_BODY_BYTES).",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TooLargeResponse"}}},
+    }
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            if "requestBody" in operation:
+                operation["responses"]["413"] = too_large
+
+
+def _parameters_not_nullable(schema: Schema) -> None:
+    """An optional header or query parameter is absent, never `null`: drop the null branch pydantic adds."""
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                branches = parameter["schema"].get("anyOf", [])
+                kept = [branch for branch in branches if branch.get("type") != "null"]
+                if len(kept) == 1 < len(branches):
+                    rest = {key: value for key, value in parameter["schema"].items() if key != "anyOf"}
+                    parameter["schema"] = {**kept[0], **rest}
+
+
+def _bearer_auth(schema: Schema) -> None:
+    """Every route but the open ones needs `Authorization: Bearer <key>`, and may answer 401."""
+    schema.setdefault("components", {})["securitySchemes"] = {"apiKey": {"type": "http", "scheme": "bearer"}}
+    for path, operations in schema["paths"].items():
+        if path in OPEN_PATHS:
+            continue
+        for operation in operations.values():
+            operation["security"] = [{"apiKey": []}]
+            operation["responses"]["401"] = {"description": "A valid API key is required."}

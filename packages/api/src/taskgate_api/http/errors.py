@@ -1,0 +1,111 @@
+"""How the api answers when a request cannot be served: 503 naming the unreachable service, 422 that says
+what is wrong, 409 when a finished task cannot change, 404 for an unknown task type."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from taskgate_api.engine.errors import IdempotencyConflictError, ServiceUnavailableError, TaskFinishedError
+from taskgate_api.http.answers import model_response
+from taskgate_contracts import (
+    IDEMPOTENCY_HEADER,
+    ConflictResponse,
+    ErrorDetail,
+    ServiceUnavailableResponse,
+    UnknownTaskTypeError,
+    UnknownTaskTypeResponse,
+    ValidationErrorResponse,
+)
+
+#: How long a client should wait before trying again when a service is down.
+RETRY_AFTER_UNAVAILABLE = "5"
+#: The methods a 405's Allow may name.
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def validation_error(loc: Sequence[str | int], msg: str, type_: str) -> RequestValidationError:
+    """A 422 raised by the api itself, shaped like the ones FastAPI raises."""
+    return RequestValidationError([{"loc": tuple(loc), "msg": msg, "type": type_}])
+
+
+def invalid_body(error: ValidationError) -> RequestValidationError:
+    """A body's validation errors as FastAPI reports a body's: each location under `body`."""
+    return RequestValidationError(
+        [{"loc": ("body", *item["loc"]), "msg": item["msg"], "type": item["type"]} for item in error.errors()]
+    )
+
+
+async def _service_unavailable(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceUnavailableError)
+    body = ServiceUnavailableResponse(service=exc.service, detail=exc.detail)
+    return model_response(body, 503, {"Retry-After": RETRY_AFTER_UNAVAILABLE})
+
+
+def _details(errors: Sequence[Any]) -> list[ErrorDetail]:
+    # The offending input is not echoed back: it may be megabytes long, or someone else's secret.
+    return [
+        ErrorDetail(loc=list(error.get("loc", ())), msg=str(error.get("msg", "")), type=error.get("type", ""))
+        for error in errors
+    ]
+
+
+async def _invalid_request(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return model_response(ValidationErrorResponse(detail=_details(exc.errors())), 422)
+
+
+async def _idempotency_conflict(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, IdempotencyConflictError)
+    detail = ErrorDetail(loc=["header", IDEMPOTENCY_HEADER], msg=exc.detail, type="idempotency_conflict")
+    return model_response(ValidationErrorResponse(detail=[detail]), 422)
+
+
+async def _finished(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TaskFinishedError)
+    return model_response(ConflictResponse(detail=str(exc), status=exc.view.status), 409)
+
+
+async def _unknown_task_type(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, UnknownTaskTypeError)
+    return model_response(UnknownTaskTypeResponse(detail=str(exc), known=exc.known), 404)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's answer to a body it cannot even decode (not UTF-8): a body that is not JSON, so 422.
+        not_json = ErrorDetail(loc=["body"], msg="the body is not valid JSON text", type="json_invalid")
+        return model_response(ValidationErrorResponse(detail=[not_json]), 422)
+    if exc.status_code == 405:
+        # Starlette names only the methods of the first route on the path; a path may have several.
+        allowed = _allowed_methods(request)
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+    return await http_exception_handler(request, exc)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route takes on the request's path: every route's, not just the first's, and those
+    the OpenAPI document leaves out (the answer to an unknown task type) too, so Allow is never empty."""
+    routes = request.app.routes
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+
+
+def install(app: FastAPI) -> None:
+    # Handlers are coroutines: Starlette runs a plain function in a worker thread.
+    app.add_exception_handler(ServiceUnavailableError, _service_unavailable)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(IdempotencyConflictError, _idempotency_conflict)
+    app.add_exception_handler(TaskFinishedError, _finished)
+    app.add_exception_handler(UnknownTaskTypeError, _unknown_task_type)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

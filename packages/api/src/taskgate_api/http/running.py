@@ -1,0 +1,65 @@
+"""The two things every task type's HTTP operations do: queue a task and answer at once, or queue it and
+wait up to TASK_TIMEOUT for its outcome. The seed's `POST /process` and `POST /tasks` go through the
+same two functions."""
+
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Response
+from pydantic import BaseModel
+
+from taskgate_api import metrics
+from taskgate_api.engine.errors import TaskFinishedError
+from taskgate_api.engine.tasktypes import TaskType
+from taskgate_api.http.answers import model_response
+from taskgate_api.http.dependencies import Services
+from taskgate_contracts import FailedResponse, PendingResponse, SubmittedResponse, TaskLinks, TaskState
+
+#: Seconds a client told `pending` should wait before it looks again (or long-polls `?wait=` at once).
+RETRY_AFTER_PENDING = "5"
+
+#: Builds the `200` answer from what the task returned, the seconds since arrival and the task id.
+Completed = Callable[[Any, float, str], Response]
+
+
+async def submit(
+    services: Services, task_type: TaskType, args: BaseModel, idempotency_key: str | None
+) -> Response:
+    task_id = await services.submitter.submit(task_type.spec, args, idempotency_key)
+    links = TaskLinks.for_task(task_id)
+    return model_response(SubmittedResponse(task_id=task_id, links=links), 202, {"Location": links.self})
+
+
+async def run(
+    services: Services,
+    task_type: TaskType,
+    args: BaseModel,
+    received_at: float,
+    idempotency_key: str | None,
+    completed: Completed,
+) -> Response:
+    settings = services.settings
+    submission = await services.submitter.submit_and_wait(
+        task_type.spec, args, deadline=received_at + settings.task_timeout, idempotency_key=idempotency_key
+    )
+    elapsed = time.monotonic() - received_at
+    task_id, outcome = submission.task_id, submission.outcome
+    figures = metrics.figures(task_type.name)
+    if outcome is None:
+        figures.answered(metrics.PENDING, elapsed)
+        if settings.on_timeout == "cancel":
+            await _cancel(services, task_id)
+        headers = {"Location": f"/tasks/{task_id}", "Retry-After": RETRY_AFTER_PENDING}
+        return model_response(PendingResponse(time=elapsed, task_id=task_id), 202, headers)
+    state = outcome.task_state
+    figures.answered(state.value, elapsed)
+    if state is TaskState.COMPLETED:
+        return completed(outcome.result, elapsed, task_id)
+    return model_response(FailedResponse(error=outcome.error, time=elapsed, task_id=task_id), 500)
+
+
+async def _cancel(services: Services, task_id: str) -> None:
+    with contextlib.suppress(TaskFinishedError):  # it finished as the wait ran out: nothing to cancel
+        await services.records.cancel(task_id)
