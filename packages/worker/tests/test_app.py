@@ -1,11 +1,82 @@
+"""The app the factory builds: what it registers, declares and routes, and the settings that lose no job."""
+
+from pathlib import Path
+
+import pytest
 from celery import Celery
 
-from taskgate_contracts import PROCESS
+from taskgate_contracts import discover
+from taskgate_contracts.builtin.process import PROCESS
+from taskgate_contracts.builtin.thumbnail import THUMBNAIL
+from taskgate_contracts.tasks import HARD_LIMIT_GRACE_SECONDS
+from taskgate_worker.base import HandlerTask
 from taskgate_worker.config import WorkerSettings
+from taskgate_worker.factory import create_app
+from taskgate_worker.tasks.process import process
+from taskgate_worker.tasks.thumbnail import make_thumbnail
+
+from .testing_types import FLAKY, SLEEPY
 
 
-def test_process_task_is_registered_under_the_contract_name(app: Celery) -> None:
-    assert app.tasks[PROCESS.name].name == "taskgate.process"
+def _hosted(app: Celery) -> dict[str, HandlerTask]:
+    return {name: task for name, task in app.tasks.items() if isinstance(task, HandlerTask)}
+
+
+@pytest.fixture
+def installed_app(settings: WorkerSettings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Celery:
+    """The app of the installed task types and handlers, as `taskgate-worker` builds it."""
+    monkeypatch.chdir(tmp_path)  # no `.env` of the machine running the tests
+    return create_app(settings.model_copy(update={"task_time_limits": {}}))
+
+
+def test_every_installed_task_type_is_registered_with_its_entry_point_handler(installed_app: Celery) -> None:
+    hosted = _hosted(installed_app)
+
+    assert set(hosted) == {spec.task_name for spec in discover()}
+    assert type(hosted[PROCESS.task_name]).handler is process
+    assert type(hosted[THUMBNAIL.task_name]).handler is make_thumbnail
+    # The name every release has used, so older apis' messages still find the task.
+    assert hosted[PROCESS.task_name].name == "taskgate.process"
+
+
+def test_each_hosted_queue_is_durable_without_arguments(installed_app: Celery) -> None:
+    queues = {queue.name: queue for queue in installed_app.conf.task_queues}
+
+    assert set(queues) == {"taskgate", THUMBNAIL.queue}
+    for name, queue in queues.items():
+        assert queue.durable is True
+        assert not queue.queue_arguments
+        assert (queue.exchange.name, queue.exchange.type, queue.routing_key) == (name, "direct", name)
+
+
+def test_every_hosted_task_is_routed_to_its_queue(app: Celery) -> None:
+    routes = app.conf.task_routes
+    for name, task in _hosted(app).items():
+        assert routes[name] == {"queue": task.spec.queue}
+        assert app.amqp.router.route({}, name)["queue"].name == task.spec.queue
+
+
+def test_time_limits_are_set_per_task_type(app: Celery, settings: WorkerSettings) -> None:
+    hosted = _hosted(app)
+    soft = {name: task.soft_time_limit for name, task in hosted.items()}
+
+    assert soft[PROCESS.task_name] == settings.soft_time_limit  # TASK_TIME_LIMIT: it sets none
+    assert soft[THUMBNAIL.task_name] == THUMBNAIL.soft_time_limit == 30  # its own
+    assert soft[SLEEPY.task_name] == settings.task_time_limits[SLEEPY.name] == 2  # TASK_TIME_LIMITS wins
+    for task in hosted.values():
+        assert task.time_limit == task.soft_time_limit + HARD_LIMIT_GRACE_SECONDS
+    # Not set for the whole app, where they would apply to every task alike.
+    assert app.conf.task_soft_time_limit is None
+    assert app.conf.task_time_limit is None
+
+
+def test_retries_follow_each_task_types_policy(app: Celery) -> None:
+    flaky, process_task = app.tasks[FLAKY.task_name], app.tasks[PROCESS.task_name]
+
+    assert (flaky.max_retries, flaky.retry_backoff, flaky.retry_backoff_max) == (2, 1, 1)
+    assert flaky.retry_jitter is True
+    assert flaky.autoretry_for == FLAKY.retry.transient
+    assert process_task.max_retries == 0  # one attempt: a failure is final
 
 
 def test_connections_come_from_the_settings(app: Celery, settings: WorkerSettings) -> None:
@@ -20,6 +91,8 @@ def test_nothing_is_lost_when_a_worker_dies(app: Celery) -> None:
     assert conf.worker_prefetch_multiplier == 1
     assert conf.broker_transport_options["confirm_publish"] is True
     assert conf.broker_connection_retry_on_startup is True
+    assert conf.worker_cancel_long_running_tasks_on_connection_loss is True
+    assert conf.worker_deduplicate_successful_tasks is True
 
 
 def test_only_json_crosses_the_wire(app: Celery) -> None:
@@ -27,24 +100,6 @@ def test_only_json_crosses_the_wire(app: Celery) -> None:
     assert (conf.task_serializer, conf.result_serializer) == ("json", "json")
     assert list(conf.accept_content) == ["json"]
     assert list(conf.result_accept_content) == ["json"]
-
-
-def test_one_durable_queue_without_arguments(app: Celery) -> None:
-    (queue,) = app.conf.task_queues
-    assert queue.name == PROCESS.queue
-    assert queue.durable is True
-    assert not queue.queue_arguments
-    assert (queue.exchange.name, queue.exchange.type, queue.routing_key) == (
-        PROCESS.queue,
-        "direct",
-        PROCESS.queue,
-    )
-    assert app.conf.task_default_queue == PROCESS.queue
-
-
-def test_time_limits_follow_the_settings(app: Celery, settings: WorkerSettings) -> None:
-    assert app.conf.task_soft_time_limit == settings.soft_time_limit
-    assert app.conf.task_time_limit == PROCESS.hard_time_limit(settings.soft_time_limit)
 
 
 def test_flower_gets_events_and_results_name_the_worker(app: Celery, settings: WorkerSettings) -> None:

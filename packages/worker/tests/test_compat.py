@@ -3,16 +3,16 @@
 import logging
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import redis
 from celery import Celery
 from celery.result import AsyncResult
 
-from taskgate_contracts import PROCESS
+from taskgate_contracts.builtin.process import PROCESS
 from taskgate_contracts.messages import CONTRACT_VERSION_HEADER
-from taskgate_contracts.storage import events_key, record_key, result_key
+from taskgate_contracts.storage import record_key, result_key
+from taskgate_worker.base import HandlerTask
 from taskgate_worker.compat import unreadable_reason, version_checking_strategy
 
 WAIT = 10
@@ -52,17 +52,10 @@ def test_a_version_that_is_not_one_is_refused(written_with: object) -> None:
     assert reason == f"its contract version {written_with!r} is not a version"
 
 
-def test_every_task_of_the_contract_is_checked(app: Celery) -> None:
-    assert app.tasks[PROCESS.name].Strategy is version_checking_strategy
-
-
-@pytest.fixture
-def sent(app: Celery, worker: str, redis_client: redis.Redis) -> Iterator[list[str]]:
-    """Ids of the tasks a test sends; their Redis keys are deleted after it."""
-    task_ids: list[str] = []
-    yield task_ids
-    for task_id in task_ids:
-        redis_client.delete(result_key(task_id), record_key(task_id), events_key(task_id))
+def test_every_hosted_task_is_checked(app: Celery) -> None:
+    hosted = [task for task in app.tasks.values() if isinstance(task, HandlerTask)]
+    assert PROCESS.task_name in {task.name for task in hosted}
+    assert all(task.Strategy is version_checking_strategy for task in hosted)
 
 
 def send_written_with(app: Celery, sent: list[str], version: str) -> AsyncResult:
@@ -70,12 +63,12 @@ def send_written_with(app: Celery, sent: list[str], version: str) -> AsyncResult
     sent.append(task_id)
     headers = {CONTRACT_VERSION_HEADER: version}
     return app.send_task(
-        PROCESS.name, kwargs={"delay": 0}, queue=PROCESS.queue, task_id=task_id, headers=headers
+        PROCESS.task_name, kwargs={"delay": 0}, queue=PROCESS.queue, task_id=task_id, headers=headers
     )
 
 
 def test_a_message_of_a_newer_major_version_never_runs_and_says_why(
-    app: Celery, sent: list[str], redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
+    app: Celery, worker: str, sent: list[str], redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.ERROR, logger="taskgate_worker.compat")
     refused = send_written_with(app, sent, "99.0.0")
@@ -85,11 +78,13 @@ def test_a_message_of_a_newer_major_version_never_runs_and_says_why(
     while refused.id not in caplog.text and time.monotonic() < deadline:
         time.sleep(0.05)
 
-    assert f"task {PROCESS.name}[{refused.id}] rejected to the dead-letter queue" in caplog.text
+    assert f"task {PROCESS.task_name}[{refused.id}] rejected to the dead-letter queue" in caplog.text
     assert "written with contract 99.0.0, a newer major version than this worker's" in caplog.text
     assert redis_client.exists(result_key(refused.id), record_key(refused.id)) == 0
 
 
 @pytest.mark.parametrize("version", ["0.0.1", "0.99.0"])
-def test_a_message_of_the_same_major_version_runs(app: Celery, sent: list[str], version: str) -> None:
+def test_a_message_of_the_same_major_version_runs(
+    app: Celery, worker: str, sent: list[str], version: str
+) -> None:
     assert send_written_with(app, sent, version).get(timeout=WAIT)["delay"] == 0

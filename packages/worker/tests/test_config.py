@@ -2,14 +2,27 @@ from pathlib import Path
 
 import pytest
 
+from taskgate_contracts.builtin.process import PROCESS
+from taskgate_contracts.builtin.thumbnail import THUMBNAIL
 from taskgate_worker.config import InvalidSettingsError, load_settings
+
+from .testing_types import SLEEPY
 
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No `.env` or variable from the machine running the tests leaks in."""
     monkeypatch.chdir(tmp_path)
-    for name in ("WORKER_CONCURRENCY", "TASK_TIMEOUT", "TASK_TIME_LIMIT", "ENVIRONMENT", "PORT_AMQP"):
+    for name in (
+        "WORKER_CONCURRENCY",
+        "WORKER_TASKS",
+        "WORKER_QUEUES",
+        "TASK_TIMEOUT",
+        "TASK_TIME_LIMIT",
+        "TASK_TIME_LIMITS",
+        "ENVIRONMENT",
+        "PORT_AMQP",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -29,7 +42,31 @@ def test_time_limit_defaults_to_the_task_timeout(monkeypatch: pytest.MonkeyPatch
 
 def test_empty_value_means_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TASK_TIME_LIMIT", "")
-    assert load_settings().soft_time_limit == 30
+    monkeypatch.setenv("TASK_TIME_LIMITS", "")
+    monkeypatch.setenv("WORKER_TASKS", "")
+    settings = load_settings()
+    assert settings.soft_time_limit == 30
+    assert (settings.task_time_limits, settings.worker_tasks) == ({}, ())
+
+
+def test_a_task_types_time_limit_is_its_override_else_its_own_else_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TASK_TIME_LIMIT", "7")
+    monkeypatch.setenv("TASK_TIME_LIMITS", f"{SLEEPY.name}=2.5, {PROCESS.name} = 40,")
+    settings = load_settings()
+
+    assert settings.task_time_limits == {SLEEPY.name: 2.5, PROCESS.name: 40}
+    assert settings.soft_time_limit_of(SLEEPY) == 2.5  # over its own 60
+    assert settings.soft_time_limit_of(PROCESS) == 40  # over TASK_TIME_LIMIT
+    assert settings.soft_time_limit_of(THUMBNAIL) == 30  # its own, over TASK_TIME_LIMIT
+
+
+def test_task_types_and_queues_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKER_TASKS", "process, thumbnail")
+    monkeypatch.setenv("WORKER_QUEUES", "taskgate")
+    settings = load_settings()
+    assert (settings.worker_tasks, settings.worker_queues) == (("process", "thumbnail"), ("taskgate",))
 
 
 def test_dotenv_file_is_read(tmp_path: Path) -> None:
@@ -52,6 +89,32 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
         ("TASK_TIME_LIMIT", "0", "invalid setting TASK_TIME_LIMIT: Input should be greater than 0"),
         ("TASK_TIME_LIMIT", "inf", "invalid setting TASK_TIME_LIMIT: Input should be a finite number"),
         ("PORT_AMQP", "70000", "invalid setting PORT_AMQP: Input should be less than 65536"),
+        (
+            "TASK_TIME_LIMITS",
+            "process:5",
+            "invalid setting TASK_TIME_LIMITS: expected name=seconds, got 'process:5'",
+        ),
+        ("TASK_TIME_LIMITS", "=5", "invalid setting TASK_TIME_LIMITS: expected name=seconds, got '=5'"),
+        (
+            "TASK_TIME_LIMITS",
+            "process=",
+            "invalid setting TASK_TIME_LIMITS: process: '' is not a number of seconds",
+        ),
+        (
+            "TASK_TIME_LIMITS",
+            "process=0",
+            "invalid setting TASK_TIME_LIMITS: process: the time limit must be a positive number of seconds",
+        ),
+        (
+            "TASK_TIME_LIMITS",
+            "process=inf",
+            "invalid setting TASK_TIME_LIMITS: process: the time limit must be a positive number of seconds",
+        ),
+        (
+            "TASK_TIME_LIMITS",
+            "process=1,process=2",
+            "invalid setting TASK_TIME_LIMITS: process is given twice",
+        ),
     ],
 )
 def test_wrong_value_names_the_setting(

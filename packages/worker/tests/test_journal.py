@@ -4,13 +4,17 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import cast
 
+import pytest
 import redis
+from celery import Celery, Task
 from celery.result import AsyncResult
 
-from taskgate_contracts import Progress
+from taskgate_contracts import Progress, TaskCancelled
 from taskgate_contracts.storage import RecordField, events_key, record_key, result_key
+from taskgate_worker.context import RunningTask
 
 Send = Callable[..., AsyncResult]
 WAIT = 10
@@ -74,3 +78,27 @@ def test_a_running_task_stops_within_a_second_of_being_cancelled(
     # The worker is free again: the next task runs at once.
     assert send(delay=0).get(timeout=WAIT)["delay"] == 0
     assert time.monotonic() - cancelled < 2
+
+
+def _running(app: Celery, task_id: str) -> RunningTask:
+    """The context of a task the test plays, beside the worker."""
+    task = SimpleNamespace(app=app, request=SimpleNamespace(id=task_id, retries=1, hostname="test@here"))
+    return RunningTask(cast(Task, task), None)
+
+
+def test_a_handler_learns_of_its_cancellation_when_it_asks(
+    app: Celery, redis_client: redis.Redis, sent: list[str]
+) -> None:
+    task_id = str(uuid.uuid4())
+    sent.append(task_id)
+    context = _running(app, task_id)
+
+    context.raise_if_cancelled()
+    redis_client.hset(record_key(task_id), RecordField.CANCELLED_AT, "2026-11-24T10:00:00+00:00")
+
+    with pytest.raises(TaskCancelled):
+        context.raise_if_cancelled()
+    with pytest.raises(TaskCancelled):
+        context.report(50, "half way")
+    assert _logged(redis_client, task_id) == []  # the report wrote nothing
+    assert (context.task_id, context.attempt, context.settings) == (task_id, 2, None)

@@ -18,14 +18,23 @@ from kombu.entity import Exchange
 from kombu.message import Message
 from kombu.messaging import Producer
 
-from taskgate_contracts import PROCESS
+from taskgate_contracts import Handler, Registry
+from taskgate_contracts.builtin.process import PROCESS
+from taskgate_contracts.builtin.thumbnail import THUMBNAIL
 from taskgate_contracts.messages import CONTRACT_VERSION_HEADER
 from taskgate_contracts.storage import events_key, record_key, result_key
+from taskgate_worker.config import WorkerSettings
+from taskgate_worker.factory import create_app
+from taskgate_worker.hosting import plan
 from taskgate_worker.poison import DeadLetteringConsumer, poison_reason
+from taskgate_worker.tasks.process import process
+from taskgate_worker.tasks.thumbnail import make_thumbnail
 
 WAIT = 10
 JSON = "application/json"
 PICKLE = "application/x-python-serialize"
+#: A 1x1 PNG, base64-encoded.
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
 
 #: Filled only if something unpickles a payload built by `_Booby`.
 UNPICKLED: list[bool] = []
@@ -49,7 +58,7 @@ class Case:
     body: bytes
     reason: str
     content_type: str = JSON
-    task: str | None = PROCESS.name
+    task: str | None = PROCESS.task_name
 
 
 POISONED = {
@@ -63,14 +72,16 @@ POISONED = {
     "malformed body": Case(b'[[], {"delay": 1', f"the body is not valid {JSON}"),
     "not a task body": Case(b'{"delay": 1}', "the body is not a task body"),
     "positional arguments": Case(
-        _task_body([1]), f"invalid arguments for {PROCESS.name}: positional arguments are not accepted"
+        _task_body([1]), f"invalid arguments for {PROCESS.task_name}: positional arguments are not accepted"
     ),
     "string delay": Case(
         _task_body(delay="soon"),
-        f"invalid arguments for {PROCESS.name}: delay: Input should be a valid number",
+        f"invalid arguments for {PROCESS.task_name}: delay: Input should be a valid number",
     ),
     "negative delay": Case(_task_body(delay=-1), "delay: Input should be greater than or equal to 0"),
     "unknown argument": Case(_task_body(delay=1, priority=9), "priority: Extra inputs are not permitted"),
+    # Checked against the deployment's MAX_DELAY (100 in the tests' environment), not the default.
+    "delay past MAX_DELAY": Case(_task_body(delay=101), "less than or equal to 100 (MAX_DELAY)"),
 }
 
 
@@ -115,9 +126,20 @@ def test_a_pickle_payload_is_never_unpickled(app: Celery) -> None:
     UNPICKLED.clear()
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"delay": 0}, {"delay": 2.5}])
+@pytest.mark.parametrize("kwargs", [{}, {"delay": 0}, {"delay": 2.5}, {"delay": 100}])
 def test_a_task_the_api_would_send_passes(app: Celery, kwargs: dict[str, Any]) -> None:
     assert poison_reason(_message(Case(_task_body(**kwargs), "")), app) is None
+
+
+def test_only_the_hosted_task_types_are_known(app: Celery, settings: WorkerSettings) -> None:
+    thumbnail = Case(_task_body(image=PIXEL, width=8, height=8), "", task=THUMBNAIL.task_name)
+    only_process = settings.model_copy(update={"worker_tasks": (PROCESS.name,), "task_time_limits": {}})
+    registry = Registry.of([PROCESS, THUMBNAIL])
+    handlers: dict[str, Handler] = {PROCESS.name: process, THUMBNAIL.name: make_thumbnail}
+    process_worker = create_app(only_process, plan(only_process, registry=registry, handlers=handlers))
+
+    assert poison_reason(_message(thumbnail), app) is None
+    assert poison_reason(_message(thumbnail), process_worker) == f"unknown task name {THUMBNAIL.task_name!r}"
 
 
 def test_arguments_of_a_newer_contract_are_left_to_the_version_check(app: Celery) -> None:

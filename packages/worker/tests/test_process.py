@@ -11,7 +11,8 @@ from celery import states
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.result import AsyncResult
 
-from taskgate_contracts import COMPLETED_MESSAGE, PROCESS, PROGRESS_STATE, Progress
+from taskgate_contracts import COMPLETED_MESSAGE, PROGRESS_STATE, Progress
+from taskgate_contracts.builtin.process import PROCESS
 from taskgate_contracts.storage import RecordField, record_key, result_key
 from taskgate_worker.config import WorkerSettings
 
@@ -36,11 +37,14 @@ def test_fractional_delay_is_slept(send: Send) -> None:
     assert time.monotonic() - started >= 0.3
 
 
-def test_records_when_and_where_it_started(send: Send, redis_client: redis.Redis, worker: str) -> None:
+def test_records_when_where_and_on_which_attempt_it_started(
+    send: Send, redis_client: redis.Redis, worker: str
+) -> None:
     result = send(delay=0)
     result.get(timeout=WAIT)
     record = redis_client.hgetall(record_key(result.id))
     assert record[RecordField.WORKER] == worker
+    assert record[RecordField.ATTEMPT] == "1"
     assert datetime.fromisoformat(str(record[RecordField.STARTED_AT])).utcoffset() is not None
     assert 0 < redis_client.ttl(record_key(result.id)) <= 300
 
@@ -51,7 +55,7 @@ def test_result_names_the_worker(send: Send, redis_client: redis.Redis, worker: 
     meta = _meta(redis_client, result.id)
     assert meta is not None
     assert meta["worker"] == worker
-    assert meta["name"] == PROCESS.name
+    assert meta["name"] == PROCESS.task_name
 
 
 def test_progress_is_visible_while_it_runs(send: Send, redis_client: redis.Redis) -> None:
@@ -122,6 +126,8 @@ def test_sleeps_against_a_deadline_without_drift(send: Send, redis_client: redis
         ({"delay": -1}, "delay: Input should be greater than or equal to 0"),
         ({"delay": "2"}, "delay: Input should be a valid number"),
         ({"delay": 1, "speed": 2}, "speed: Extra inputs are not permitted"),
+        # The deployment's MAX_DELAY (the tests' environment says 100), not the default of 3600.
+        ({"delay": 101}, "delay: Input should be less than or equal to 100 (MAX_DELAY)"),
     ],
 )
 def test_invalid_arguments_fail_with_a_clear_message(

@@ -8,9 +8,9 @@ turned into a task request: RabbitMQ routes it to the queue's dead-letter exchan
 Any older or equal major version is read, whatever its minor: a minor version only adds. A message
 without the header comes from an api that predates it and is read as before.
 
-The check wraps the task's execution strategy, the function Celery's consumer hands every message of that
-task to. `task_prerun` and the task itself run in a pool process once the message has been taken on, too
-late to refuse it cleanly.
+The check wraps the execution strategy of every task the worker hosts (`base.HandlerTask.Strategy`), the
+function Celery's consumer hands every message of that task to. `task_prerun` and the task itself run in
+a pool process once the message has been taken on, too late to refuse it cleanly.
 """
 
 import logging
@@ -21,7 +21,6 @@ from celery import Celery, Task
 from celery.worker.strategy import default as default_strategy
 from kombu.message import Message
 
-from taskgate_contracts import ALL_TASKS
 from taskgate_contracts.messages import CONTRACT_VERSION_HEADER, major_version
 from taskgate_contracts.version import __version__ as contract_version
 
@@ -77,9 +76,3 @@ def version_checking_strategy(task: Task, app: Celery, consumer: Any, **options:
         return None
 
     return on_message
-
-
-def check_contract_versions(app: Celery) -> None:
-    """Put the version check in front of every task of the contract, once they are registered."""
-    for spec in ALL_TASKS:
-        app.tasks[spec.name].Strategy = version_checking_strategy

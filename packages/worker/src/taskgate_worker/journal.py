@@ -1,73 +1,46 @@
 """What the worker notes in Redis beside Celery's result: the task's start, its event log, cancellation.
 
-Each note is one atomic script that writes nothing if the api has cancelled the task, so a cancelled
-task is skipped before it starts and stopped at its next progress step — even across worker restarts,
-since the mark lives in Redis, not in a worker's memory. Notes go through the result backend's client and
-retry policy, so a Redis blip delays a note instead of failing the job.
+Each note is the contracts' one atomic script, which writes nothing if the api has cancelled the task, so
+a cancelled task is skipped before it starts and stopped at its next progress report — even across worker
+restarts, since the mark lives in Redis, not in a worker's memory. Notes go through the result backend's
+client and retry policy, so a Redis blip delays a note instead of failing the job.
 """
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from celery import Task
 
-from taskgate_contracts import Progress, TaskEventType, TaskState
-from taskgate_contracts.storage import EVENTS_MAX_LENGTH, EventField, RecordField, events_key, record_key
+from taskgate_contracts import Progress
+from taskgate_contracts.storage import RecordField, record_key
+from taskgate_contracts.storage.scripts import NOTE_UNLESS_CANCELLED, note_keys, progress_note, start_note
 
 
 def note_start(task: Task) -> bool:
-    """Record when and where the task started and log it; True if the task was cancelled."""
-    started = {
-        RecordField.STARTED_AT: datetime.now(UTC).isoformat(),
-        RecordField.WORKER: task.request.hostname,
-    }
-    event = {
-        EventField.TYPE: TaskEventType.STATE,
-        EventField.STATUS: TaskState.RUNNING,
-        EventField.STARTED_AT: started[RecordField.STARTED_AT],
-        EventField.WORKER: started[RecordField.WORKER],
-    }
-    return _note(task, event, record=started)
+    """Record when, where and on which attempt the task started, and log it; True if it was cancelled."""
+    started_at = datetime.now(UTC).isoformat()
+    note = start_note(task.app.backend.expires, started_at, task.request.hostname, task.request.retries + 1)
+    return _note(task, note)
 
 
 def note_progress(task: Task, progress: Progress) -> bool:
     """Log a progress report; True if the task was cancelled."""
-    event = {
-        EventField.TYPE: TaskEventType.PROGRESS,
-        EventField.STATUS: TaskState.RUNNING,
-        EventField.PROGRESS: progress.model_dump_json(),
-    }
-    return _note(task, event)
+    return _note(task, progress_note(task.app.backend.expires, progress))
 
 
-# KEYS: record, events. ARGV: expiry, max events, number of record fields n, n record pairs, event pairs.
-_NOTE_UNLESS_CANCELLED = f"""
-if redis.call('HEXISTS', KEYS[1], '{RecordField.CANCELLED_AT}') == 1 then return 1 end
-local expires, pairs = tonumber(ARGV[1]), tonumber(ARGV[3]) * 2
-if pairs > 0 then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + pairs))
-  redis.call('EXPIRE', KEYS[1], expires)
-end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 4 + pairs))
-redis.call('EXPIRE', KEYS[2], expires)
-return 0
-"""
-
-
-def _note(task: Task, event: Mapping[str, str], record: Mapping[str, str] | None = None) -> bool:
+def is_cancelled(task: Task) -> bool:
+    """Whether the api has marked the task cancelled."""
     backend = task.app.backend
-    task_id: str = task.request.id
-    record = record or {}
-    args = [backend.expires, EVENTS_MAX_LENGTH, len(record), *_flat(record), *_flat(event)]
+    key = record_key(task.request.id)
+    return bool(backend.ensure(lambda: backend.client.hexists(key, RecordField.CANCELLED_AT), ()))
+
+
+def _note(task: Task, args: list[str | int]) -> bool:
+    backend = task.app.backend
+    keys = note_keys(task.request.id)
 
     def run() -> Any:
         # EVALSHA, falling back to EVAL once per Redis server: the script is not resent every time.
-        script = backend.client.register_script(_NOTE_UNLESS_CANCELLED)
-        return script(keys=[record_key(task_id), events_key(task_id)], args=args)
+        return backend.client.register_script(NOTE_UNLESS_CANCELLED)(keys=keys, args=args)
 
     return bool(backend.ensure(run, ()))
-
-
-def _flat(fields: Mapping[str, str]) -> list[str]:
-    return [item for pair in fields.items() for item in pair]

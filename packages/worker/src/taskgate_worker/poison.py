@@ -11,7 +11,7 @@ Nothing is decoded before its content type is known to be accepted: a pickle pay
 """
 
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from typing import Any
 
 from celery import Celery
@@ -19,16 +19,12 @@ from celery.worker.consumer import Consumer
 from kombu.exceptions import ContentDisallowed, DecodeError
 from kombu.message import Message
 from kombu.serialization import prepare_accept_content
-from pydantic import ValidationError
 from vine import promise
 
-from taskgate_contracts import ALL_TASKS, TaskSpec
+from taskgate_worker.base import HandlerTask
 from taskgate_worker.compat import unreadable_reason
 
 log = logging.getLogger(__name__)
-
-#: The task signatures whose arguments are checked against their contract before they run.
-_SIGNATURES: Mapping[str, TaskSpec[Any, Any]] = {spec.name: spec for spec in ALL_TASKS}
 
 
 def poison_reason(message: Message, app: Celery) -> str | None:
@@ -37,7 +33,9 @@ def poison_reason(message: Message, app: Celery) -> str | None:
     name = headers.get("task") if isinstance(headers, dict) else None
     if not isinstance(name, str):
         return "not a task message: it has no `task` header (Celery's message protocol 2)"
-    if name not in app.tasks:
+    # Only the task types this worker hosts are registered: another's message would fail as unknown.
+    task = app.tasks.get(name)
+    if task is None:
         return f"unknown task name {name!r}"
     accepted: Collection[str] = prepare_accept_content(app.conf.accept_content)
     if message.content_type not in accepted:
@@ -52,7 +50,8 @@ def poison_reason(message: Message, app: Celery) -> str | None:
         # Written on a newer contract, its arguments are judged by that contract: the version check
         # (`compat`) dead-letters it intact, for a worker that can read it, rather than failing the task.
         return None
-    return _arguments_problem(name, body[0], body[1])
+    # Celery's own tasks (`celery.*`) have no args model to check.
+    return task.arguments_problem(body[0], body[1]) if isinstance(task, HandlerTask) else None
 
 
 def _is_task_body(body: object) -> bool:
@@ -63,28 +62,6 @@ def _is_task_body(body: object) -> bool:
         and isinstance(body[1], dict)
         and isinstance(body[2], dict)
     )
-
-
-def _arguments_problem(name: str, args: list[Any], kwargs: dict[str, Any]) -> str | None:
-    spec = _SIGNATURES.get(name)
-    if spec is None:
-        return None
-    # The api sends keyword arguments only: positional ones would bypass the argument model.
-    if args:
-        return f"invalid arguments for {name}: positional arguments are not accepted"
-    try:
-        spec.args.model_validate(kwargs)
-    except ValidationError as exc:
-        return describe_invalid_arguments(name, exc)
-    return None
-
-
-def describe_invalid_arguments(name: str, error: ValidationError) -> str:
-    """One line naming each wrong argument, the same whether the consumer or the task finds it."""
-    problems = "; ".join(
-        f"{'.'.join(map(str, item['loc'])) or 'arguments'}: {item['msg']}" for item in error.errors()
-    )
-    return f"invalid arguments for {name}: {problems}"
 
 
 class DeadLetteringConsumer(Consumer):  # type: ignore[misc]  # Celery is untyped

@@ -1,0 +1,117 @@
+"""The Celery app of a worker: broker, result backend, the hosted task types and the defaults that lose
+no job."""
+
+import logging
+import sys
+from typing import Any
+
+from celery import Celery, bootsteps
+from kombu.entity import Exchange, Queue
+
+from taskgate_contracts import RegistryError
+from taskgate_worker.base import task_class
+from taskgate_worker.config import StartupError, WorkerSettings, load_settings
+from taskgate_worker.hosting import Hosting, plan
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: WorkerSettings, hosting: Hosting | None = None) -> Celery:
+    """The app hosting what `hosting` says (by default what `plan(settings)` decides)."""
+    hosting = plan(settings) if hosting is None else hosting
+    app = Celery("taskgate")
+    app.conf.update(
+        broker_url=settings.broker_url,
+        broker_connection_retry_on_startup=True,
+        # A publish (a retry, an event) only counts once RabbitMQ has confirmed it.
+        broker_transport_options={"confirm_publish": True},
+        # The api reads results as Celery's Redis backend writes them: stored under
+        # `celery-task-meta-<id>` and published on the channel of that name.
+        result_backend=settings.redis_url.get_secret_value(),
+        result_expires=settings.result_expires,
+        # Stores the worker's hostname, the task name and its arguments beside the result.
+        result_extended=True,
+        **_redis_resilience(),
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        # A job is acknowledged when it ends, not when it starts: a worker that dies mid-job
+        # leaves it in the queue for another.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # A lost broker connection means the job is redelivered; finishing the old copy too
+        # would run it twice.
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        # A job that finished just as the connection dropped could not be acknowledged and comes back:
+        # its stored success is found and it is not run again.
+        worker_deduplicate_successful_tasks=True,
+        # Each process holds one job at a time, so a queue stays FIFO and nothing waits
+        # behind a busy process.
+        worker_prefetch_multiplier=1,
+        worker_concurrency=settings.worker_concurrency,
+        # What can never run goes to the dead-letter queue instead of being dropped or failed.
+        worker_consumer="taskgate_worker.poison:DeadLetteringConsumer",
+        # Only the hosted types' queues are declared and consumed.
+        task_queues=[_queue(name) for name in hosting.specs.queues()],
+        # Whatever this app sends of a hosted type (a retry, `celery call`) goes to the type's queue.
+        task_routes={spec.task_name: {"queue": spec.queue} for spec in hosting.specs},
+        # Flower follows tasks through these events.
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+    )
+    for spec in hosting.specs:
+        handler, task_settings = hosting.handlers[spec.name], hosting.settings[spec.name]
+        app.register_task(task_class(spec, handler, task_settings, settings.soft_time_limit_of(spec)))
+    app.steps["worker"].add(_announcing(hosting))
+    return app
+
+
+def configured(**overrides: Any) -> tuple[Celery, Hosting]:
+    """The app the environment configures, `overrides` (the command line's settings) winning over it.
+
+    `taskgate-worker` and `celery -A taskgate_worker.app` both start here: whatever keeps the worker
+    from starting ends it with one line saying what, and exit code 2, not a traceback."""
+    try:
+        settings = load_settings(**overrides)
+        hosting = plan(settings)
+    except (StartupError, RegistryError) as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+    return create_app(settings, hosting), hosting
+
+
+def _queue(name: str) -> Queue:
+    # Declared without x-arguments: dead-lettering and length limits come from RabbitMQ policies,
+    # and a declaration whose arguments differ from the broker's definition is refused.
+    exchange = Exchange(name, type="direct", durable=True)
+    return Queue(name, exchange, routing_key=name, durable=True)
+
+
+def _redis_resilience() -> dict[str, object]:
+    """Timeouts and retries that ride out a Redis blip instead of losing a result or hanging."""
+    return {
+        # Celery waits forever to connect and two minutes for a reply by default.
+        "redis_socket_connect_timeout": 5.0,
+        "redis_socket_timeout": 10.0,
+        "redis_retry_on_timeout": True,
+        "redis_socket_keepalive": True,
+        # Finds a connection Redis dropped while idle before a result is written on it.
+        "redis_backend_health_check_interval": 30,
+        # Storing a result retries connection errors with backoff, a bounded number of times.
+        "result_backend_always_retry": True,
+        "result_backend_max_retries": 5,
+    }
+
+
+def _announcing(hosting: Hosting) -> type[bootsteps.StartStopStep]:
+    """A worker step that says what the worker hosts, once the worker has set up its logging."""
+
+    class Announce(bootsteps.StartStopStep):  # type: ignore[misc]  # Celery is untyped
+        def start(self, worker: Any) -> None:
+            for spec in hosting.specs:
+                log.info("hosting task type %s from queue %s", spec.name, spec.queue)
+            for name in hosting.without_handler:
+                log.info("not hosting task type %s: no handler of it is installed", name)
+
+    return Announce
