@@ -6,6 +6,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
+from taskgate_contracts import discover
 from taskgate_ops.bootstrap import Outcome, bootstrap
 from taskgate_ops.cli import app
 from taskgate_ops.management import ManagementApi, ManagementError, segment
@@ -13,14 +14,17 @@ from taskgate_ops.rendering import definitions_json
 from taskgate_ops.topology import build_topology
 
 runner = CliRunner()
+REGISTRY = discover()
+#: Any one of the task queues, for the tests that tamper with one.
+QUEUE = next(iter(REGISTRY.queues()))
 
 
 def outcomes(api: ManagementApi, vhost: str) -> set[Outcome]:
-    return {change.outcome for change in bootstrap(api, build_topology(vhost))}
+    return {change.outcome for change in bootstrap(api, build_topology(vhost, REGISTRY))}
 
 
 def test_a_second_run_changes_nothing(management: ManagementApi, vhost: str) -> None:
-    first = bootstrap(management, build_topology(vhost))
+    first = bootstrap(management, build_topology(vhost, REGISTRY))
     assert {change.kind for change in first if change.outcome is Outcome.CREATED} == {
         "vhost",
         "exchange",
@@ -31,24 +35,25 @@ def test_a_second_run_changes_nothing(management: ManagementApi, vhost: str) -> 
     assert outcomes(management, vhost) == {Outcome.UNCHANGED}
 
 
-def test_the_task_queue_gets_the_policy(management: ManagementApi, vhost: str) -> None:
-    bootstrap(management, build_topology(vhost))
+def test_every_task_queue_gets_its_policy(management: ManagementApi, vhost: str) -> None:
+    bootstrap(management, build_topology(vhost, REGISTRY))
     # The management API reports a queue's policy with its statistics, which lag by a few seconds.
     deadline = time.monotonic() + 15
-    queue = management.get(f"/queues/{segment(vhost)}/taskgate")
-    while not queue.get("policy") and time.monotonic() < deadline:
-        time.sleep(0.5)
-        queue = management.get(f"/queues/{segment(vhost)}/taskgate")
-    assert queue["durable"] is True
-    assert queue["arguments"] == {}
-    assert queue.get("policy") == "taskgate.limits"
+    for name in REGISTRY.queues():
+        queue = management.get(f"/queues/{segment(vhost)}/{segment(name)}")
+        while not queue.get("policy") and time.monotonic() < deadline:
+            time.sleep(0.5)
+            queue = management.get(f"/queues/{segment(vhost)}/{segment(name)}")
+        assert queue["durable"] is True
+        assert queue["arguments"] == {}
+        assert queue.get("policy") == f"{name}.limits"
 
 
 def test_a_changed_policy_is_put_back(management: ManagementApi, vhost: str) -> None:
-    bootstrap(management, build_topology(vhost))
-    path = f"/policies/{segment(vhost)}/taskgate.limits"
-    management.put(path, {"pattern": "^taskgate$", "definition": {"max-length": 1}, "apply-to": "queues"})
-    changes = bootstrap(management, build_topology(vhost))
+    bootstrap(management, build_topology(vhost, REGISTRY))
+    path = f"/policies/{segment(vhost)}/{segment(QUEUE)}.limits"
+    management.put(path, {"pattern": f"^{QUEUE}$", "definition": {"max-length": 1}, "apply-to": "queues"})
+    changes = bootstrap(management, build_topology(vhost, REGISTRY))
     assert [(c.kind, c.outcome) for c in changes if c.outcome is not Outcome.UNCHANGED] == [
         ("policy", Outcome.UPDATED)
     ]
@@ -56,14 +61,14 @@ def test_a_changed_policy_is_put_back(management: ManagementApi, vhost: str) -> 
 
 def test_a_queue_declared_otherwise_is_reported_not_replaced(management: ManagementApi, vhost: str) -> None:
     management.put(f"/vhosts/{segment(vhost)}", {})
-    management.put(f"/queues/{segment(vhost)}/taskgate", {"durable": False, "arguments": {}})
-    with pytest.raises(ManagementError, match="queue 'taskgate' already exists with other properties"):
-        bootstrap(management, build_topology(vhost))
+    management.put(f"/queues/{segment(vhost)}/{segment(QUEUE)}", {"durable": False, "arguments": {}})
+    with pytest.raises(ManagementError, match=f"queue '{QUEUE}' already exists with other properties"):
+        bootstrap(management, build_topology(vhost, REGISTRY))
 
 
 def test_the_rendered_definitions_describe_the_same_topology(management: ManagementApi, vhost: str) -> None:
     # RabbitMQ accepts the file compose mounts, and bootstrap then finds nothing to add.
-    management.post("/definitions", json.loads(definitions_json(vhost)))
+    management.post("/definitions", json.loads(definitions_json(vhost, REGISTRY)))
     assert outcomes(management, vhost) == {Outcome.UNCHANGED}
 
 
@@ -75,6 +80,20 @@ def test_the_command_says_when_nothing_changed(
     second = runner.invoke(app, ["rabbitmq", "bootstrap"])
     assert second.exit_code == 0
     assert "nothing to change" in second.output
+
+
+@pytest.mark.usefixtures("plugin_types")
+def test_the_command_applies_the_queue_of_a_plugins_types(
+    management: ManagementApi, vhost: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RABBITMQ_VHOST", vhost)
+    result = runner.invoke(app, ["rabbitmq", "bootstrap"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    names = {queue["name"] for queue in management.get(f"/queues/{segment(vhost)}")}
+    assert names == {
+        name for queue in [*REGISTRY.queues(), "acme"] for name in (queue, f"{queue}.dead-letter")
+    }
+    assert management.get(f"/policies/{segment(vhost)}/acme.limits") is not None
 
 
 def test_wrong_credentials_are_named_without_a_traceback(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from taskgate_contracts import discover
 from taskgate_ops.rendering import DEFINITIONS_MOUNT, rendered_files
 from taskgate_ops.topology import DEFAULT_VHOST
 
@@ -109,7 +110,7 @@ def test_rabbitmq_mounts_the_rendered_files() -> None:
     # test_rendering checks these host copies against a fresh render; here, that they are what is mounted.
     volumes = SERVICES["rabbitmq"]["volumes"]
     mounts = dict(volume.split(":")[:2] for volume in volumes if volume.startswith("./"))
-    rendered = rendered_files(DEFAULT_VHOST)
+    rendered = rendered_files(DEFAULT_VHOST, discover())
     assert mounts == {f"./packages/ops/rabbitmq/{name}": f"/etc/rabbitmq/{name}" for name in rendered}
     assert DEFINITIONS_MOUNT in mounts.values()
 

@@ -1,12 +1,17 @@
-"""`up` refuses to start a stack that cannot work, and names what is missing."""
+"""`up`: the processes it starts, and its refusal to start a stack that cannot work."""
 
 import socket
+from collections.abc import Sequence
+from typing import TextIO
 
 import pytest
 from typer.testing import CliRunner
 
+from taskgate_contracts import discover
+from taskgate_ops import cli, launcher
 from taskgate_ops.cli import app
-from taskgate_ops.launcher import LaunchError, executable
+from taskgate_ops.launcher import LaunchError, executable, stack
+from taskgate_ops.supervisor import ProcessSpec
 
 runner = CliRunner()
 
@@ -21,6 +26,86 @@ def dead_port() -> int:
 @pytest.fixture(autouse=True)
 def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLOWER_BASIC_AUTH", "admin:pw")
+
+
+@pytest.fixture
+def scripts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console scripts as if installed in /opt/bin: ops' own tests run without the api and the worker."""
+    monkeypatch.setattr(launcher, "executable", lambda name: f"/opt/bin/{name}")
+
+
+def argvs(specs: Sequence[ProcessSpec]) -> dict[str, list[str]]:
+    return {spec.name: list(spec.argv) for spec in specs}
+
+
+@pytest.mark.usefixtures("scripts")
+def test_by_default_one_worker_hosts_every_type() -> None:
+    processes = argvs(stack(8000, 5555, 3, False, None))
+    assert processes == {
+        "worker": ["/opt/bin/taskgate-worker", "--concurrency", "3"],
+        "api": ["/opt/bin/taskgate-api", "--host", "127.0.0.1", "--port", "8000"],
+        "flower": ["/opt/bin/taskgate-ops", "flower", "--address", "127.0.0.1", "--port", "5555"],
+    }
+
+
+@pytest.mark.usefixtures("scripts")
+def test_one_worker_per_queue_each_named_after_its_queue_with_the_same_concurrency() -> None:
+    processes = argvs(stack(8000, 5555, 2, True, ["images", "taskgate.report"]))
+    assert processes["worker[images]"] == [
+        "/opt/bin/taskgate-worker",
+        "--concurrency",
+        "2",
+        "--queues",
+        "images",
+    ]
+    assert processes["worker[taskgate.report]"] == [
+        "/opt/bin/taskgate-worker",
+        "--concurrency",
+        "2",
+        "--queues",
+        "taskgate.report",
+    ]
+    assert "worker" not in processes
+    assert processes["flower"][-1] == "--insecure-dev"
+
+
+@pytest.mark.usefixtures("scripts")
+def test_without_concurrency_each_worker_takes_its_own_setting() -> None:
+    processes = argvs(stack(8000, 5555, None, False, ["images"]))
+    assert processes["worker[images]"] == ["/opt/bin/taskgate-worker", "--queues", "images"]
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[ProcessSpec]:
+    """What `up` hands its supervisor, which here runs nothing."""
+    specs: list[ProcessSpec] = []
+
+    class Recording:
+        def __init__(self, processes: Sequence[ProcessSpec], output: TextIO) -> None:
+            specs.extend(processes)
+
+        def run(self) -> int:
+            return 0
+
+    monkeypatch.setattr(cli, "Supervisor", Recording)
+    return specs
+
+
+@pytest.mark.usefixtures("management", "scripts", "plugin_types")
+def test_up_worker_per_queue_runs_a_worker_on_each_queue_of_the_registry(
+    vhost: str, started: list[ProcessSpec], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RABBITMQ_VHOST", vhost)
+    result = runner.invoke(app, ["up", "--worker-per-queue", "--concurrency", "2"])
+    assert result.exit_code == 0, result.output
+    workers = [spec for spec in started if spec.name.startswith("worker")]
+    # The plug-in's two types share the queue `acme`: one worker serves both.
+    queues = list(discover().queues())
+    assert "acme" in queues
+    assert [spec.name for spec in workers] == [f"worker[{queue}]" for queue in queues]
+    for spec in workers:
+        assert list(spec.argv[1:]) == ["--concurrency", "2", "--queues", spec.name[len("worker[") : -1]]
+    assert [spec.name for spec in started][-2:] == ["api", "flower"]
 
 
 def test_up_names_an_unreachable_rabbitmq(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,9 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from taskgate_contracts import Registry, RegistryError, discover
 from taskgate_ops.bootstrap import Outcome, bootstrap
 from taskgate_ops.config import OpsSettings, SettingsError, load_settings
-from taskgate_ops.doctor import diagnose, healthy
+from taskgate_ops.doctor import Status, diagnose, healthy
 from taskgate_ops.flower import flower_launch, require_credentials
 from taskgate_ops.launcher import AFTER_BOOTSTRAP, BEFORE_BOOTSTRAP, LaunchError, require, stack
 from taskgate_ops.management import ManagementApi, ManagementError
@@ -25,13 +26,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-rabbitmq_app = typer.Typer(help="RabbitMQ topology generated from taskgate-contracts.", no_args_is_help=True)
+rabbitmq_app = typer.Typer(help="RabbitMQ topology generated from the task types.", no_args_is_help=True)
 app.add_typer(rabbitmq_app, name="rabbitmq")
 
 console = Console()
 errors = Console(stderr=True)
 
 _INSECURE_DEV_HELP = "Run Flower without credentials, on 127.0.0.1 only (development)."
+_STATUS_STYLES = {Status.OK: "green", Status.WARN: "yellow", Status.FAIL: "red"}
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -43,6 +45,14 @@ def settings_or_exit() -> OpsSettings:
     try:
         return load_settings()
     except SettingsError as exc:
+        fail(str(exc), code=2)
+
+
+def registry_or_exit() -> Registry:
+    """The installed task types; two that clash, or a plug-in that cannot load, stop the command."""
+    try:
+        return discover()
+    except RegistryError as exc:
         fail(str(exc), code=2)
 
 
@@ -69,17 +79,20 @@ def rabbitmq_render(
     vhost: Annotated[str, typer.Option(help="The vhost the definitions declare.")] = DEFAULT_VHOST,
 ) -> None:
     """Write rabbitmq.conf, enabled_plugins and definitions.json (no secrets in them)."""
-    for path in render(out, vhost):
+    for path in render(out, vhost, registry_or_exit()):
         console.print(f"wrote {path}", highlight=False)
 
 
 @rabbitmq_app.command("bootstrap")
 def rabbitmq_bootstrap() -> None:
     """Apply the topology to a running broker (RABBITMQ_VHOST) through its management API."""
-    settings = settings_or_exit()
+    apply_topology(settings_or_exit(), registry_or_exit())
+
+
+def apply_topology(settings: OpsSettings, registry: Registry) -> None:
     try:
         with ManagementApi.from_settings(settings) as api:
-            changes = bootstrap(api, build_topology(settings.rabbitmq_vhost))
+            changes = bootstrap(api, build_topology(settings.rabbitmq_vhost, registry))
     except ManagementError as exc:
         fail(str(exc))
     title = f"RabbitMQ {settings.management_url}, vhost {settings.rabbitmq_vhost!r}"
@@ -100,18 +113,26 @@ def up(
     api_port: Annotated[int, typer.Option(help="Port the api serves on.")] = 8000,
     flower_port: Annotated[int, typer.Option(help="Port Flower serves on.")] = 5555,
     concurrency: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes (else WORKER_CONCURRENCY).")
+        int | None, typer.Option(min=1, help="Processes of each worker (else WORKER_CONCURRENCY).")
     ] = None,
     insecure_dev: Annotated[bool, typer.Option("--insecure-dev", help=_INSECURE_DEV_HELP)] = False,
+    worker_per_queue: Annotated[
+        bool,
+        typer.Option(
+            "--worker-per-queue", help="One worker per task queue (`taskgate-worker --queues <queue>`)."
+        ),
+    ] = False,
 ) -> None:
-    """Start worker, api and Flower as local processes; Ctrl-C stops them all."""
+    """Start the worker(s), the api and Flower as local processes; Ctrl-C stops them all."""
     settings = settings_or_exit()
+    registry = registry_or_exit()
+    worker_queues = list(registry.queues()) if worker_per_queue else None
     try:
         if not insecure_dev:
             require_credentials(settings)
         require(settings, BEFORE_BOOTSTRAP)
-        processes = stack(api_port, flower_port, concurrency, insecure_dev)
-        rabbitmq_bootstrap()
+        processes = stack(api_port, flower_port, concurrency, insecure_dev, worker_queues)
+        apply_topology(settings, registry)
         require(settings, AFTER_BOOTSTRAP)
     except (SettingsError, LaunchError) as exc:
         fail(str(exc))
@@ -120,20 +141,16 @@ def up(
 
 @app.command()
 def doctor() -> None:
-    """Check RabbitMQ, its management API, Redis, the workers, the api and Flower."""
+    """Check RabbitMQ, its management API, Redis, the workers, each task queue, the api and Flower."""
     settings = settings_or_exit()
-    results = diagnose(settings)
+    results = diagnose(settings, registry_or_exit())
     table = Table("check", "status", title="taskgate doctor")
     # Addresses and commands are folded, never cut: they are what the reader copies.
     table.add_column("detail", overflow="fold")
     table.add_column("what to do", overflow="fold")
     for result in results:
-        if result.ok:
-            status, remedy = "[green]ok[/]", ""
-        else:
-            status = "[red]FAIL[/]" if result.check.required else "[yellow]warn[/]"
-            remedy = result.check.remedy
-        table.add_row(result.check.name, status, result.detail, remedy)
+        status = f"[{_STATUS_STYLES[result.status]}]{result.status}[/]"
+        table.add_row(result.name, status, result.detail, result.remedy)
     console.print(table)
     if not healthy(results):
         fail("the stack is not healthy", code=1)

@@ -1,15 +1,25 @@
-"""`taskgate-ops doctor`: is every part of the stack reachable and answering, and what to do if not."""
+"""`taskgate-ops doctor`: is every part of the stack reachable and answering, and what to do if not.
 
-from collections.abc import Callable
+Besides the services, it reports each task queue the registry names: what waits on it, who consumes it.
+A queue missing from the broker fails the run (the api's messages for its types have nowhere to go). A
+queue nobody consumes is a warning only: a deployment may start a type's workers on demand, or leave a
+batch to wait for them, and jobs on it wait rather than get lost; the Workers check still fails when
+no worker at all is online.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 import httpx
 from celery import Celery
 from kombu.connection import Connection
 from redis import Redis
 
+from taskgate_contracts import Registry, TaskSpec
 from taskgate_ops.config import OpsSettings
-from taskgate_ops.management import ManagementApi
+from taskgate_ops.management import ManagementApi, ManagementError, segment
 
 _TIMEOUT = 3.0
 #: Seconds workers get to answer the broadcast ping.
@@ -20,6 +30,22 @@ class ProbeError(Exception):
     """A check's finding; the message is what was seen."""
 
 
+class Status(StrEnum):
+    OK = "ok"
+    #: Reported, with what to do, but the stack still counts as healthy.
+    WARN = "warn"
+    FAIL = "FAIL"
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    status: Status
+    detail: str
+    #: What to do about it; empty when all is well.
+    remedy: str = ""
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -28,12 +54,13 @@ class Check:
     #: Optional parts are reported but do not fail the run.
     required: bool = True
 
-
-@dataclass(frozen=True)
-class Result:
-    check: Check
-    ok: bool
-    detail: str
+    def run(self, settings: OpsSettings) -> Result:
+        try:
+            return Result(self.name, Status.OK, self.probe(settings))
+        except Exception as exc:
+            # A diagnostic reports every failure as a finding, never as a traceback.
+            status = Status.FAIL if self.required else Status.WARN
+            return Result(self.name, status, str(exc) or type(exc).__name__, self.remedy)
 
 
 def probe_amqp(settings: OpsSettings) -> str:
@@ -125,17 +152,52 @@ CHECKS = (
 )
 
 
-def run_check(check: Check, settings: OpsSettings) -> Result:
+def queue_row(queue: str) -> str:
+    return f"Queue {queue}"
+
+
+def queue_result(queue: str, specs: Sequence[TaskSpec[Any, Any]], found: Mapping[str, Any] | None) -> Result:
+    """The row of one task queue, from what `GET /api/queues/<vhost>/<queue>` answered (None: 404)."""
+    types = [spec.name for spec in specs]
+    if found is None:
+        return Result(
+            queue_row(queue),
+            Status.FAIL,
+            f"missing from the broker; task types: {', '.join(types)}",
+            "create it with its limits and dead-lettering: `taskgate-ops rabbitmq bootstrap`",
+        )
+    # A queue the broker has just created has no statistics yet; until it has, its counts read as 0.
+    ready, unacknowledged, consumers = (
+        int(found.get(key, 0)) for key in ("messages_ready", "messages_unacknowledged", "consumers")
+    )
+    detail = f"task types: {', '.join(types)}; messages: {ready} ready, {unacknowledged} unacknowledged"
+    if consumers:
+        return Result(queue_row(queue), Status.OK, f"{detail}; consumers: {consumers}")
+    return Result(
+        queue_row(queue),
+        Status.WARN,
+        f"no consumer; {detail}",
+        f"start a worker for it: `taskgate-worker --queues {queue}` or `taskgate-worker --tasks "
+        f"{','.join(types)}` (nothing to do if its workers run on demand)",
+    )
+
+
+def queue_results(settings: OpsSettings, registry: Registry) -> list[Result]:
+    """One row per task queue of the registry, from the management API."""
+    queues = registry.queues()
+    vhost = segment(settings.rabbitmq_vhost)
     try:
-        return Result(check, True, check.probe(settings))
-    except Exception as exc:
-        # A diagnostic reports every failure as a finding, never as a traceback.
-        return Result(check, False, str(exc) or type(exc).__name__)
+        with ManagementApi.from_settings(settings) as api:
+            found = {queue: api.get(f"/queues/{vhost}/{segment(queue)}") for queue in queues}
+    except ManagementError as exc:
+        # The management row names the same failure; each queue row says it could not be looked at.
+        return [Result(queue_row(queue), Status.FAIL, f"not checked: {exc}") for queue in queues]
+    return [queue_result(queue, specs, found[queue]) for queue, specs in queues.items()]
 
 
-def diagnose(settings: OpsSettings) -> list[Result]:
-    return [run_check(check, settings) for check in CHECKS]
+def diagnose(settings: OpsSettings, registry: Registry) -> list[Result]:
+    return [*(check.run(settings) for check in CHECKS), *queue_results(settings, registry)]
 
 
 def healthy(results: list[Result]) -> bool:
-    return all(result.ok for result in results if result.check.required)
+    return all(result.status is not Status.FAIL for result in results)

@@ -3,10 +3,11 @@
 import os
 import shutil
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from taskgate_ops.config import OpsSettings
-from taskgate_ops.doctor import CHECKS, run_check
+from taskgate_ops.doctor import CHECKS, Status
 from taskgate_ops.supervisor import ProcessSpec
 
 #: What must answer before the bootstrap; without them every process would only retry and log.
@@ -22,9 +23,9 @@ class LaunchError(Exception):
 def require(settings: OpsSettings, names: tuple[str, ...]) -> None:
     for check in CHECKS:
         if check.name in names:
-            result = run_check(check, settings)
-            if not result.ok:
-                raise LaunchError(f"{check.name} is unreachable: {result.detail}. To fix: {check.remedy}")
+            result = check.run(settings)
+            if result.status is not Status.OK:
+                raise LaunchError(f"{check.name} is unreachable: {result.detail}. To fix: {result.remedy}")
 
 
 def executable(name: str) -> str:
@@ -38,19 +39,36 @@ def executable(name: str) -> str:
     return found
 
 
-def stack(api_port: int, flower_port: int, concurrency: int | None, insecure_dev: bool) -> list[ProcessSpec]:
+def workers(
+    concurrency: int | None, queues: Sequence[str] | None, env: Mapping[str, str]
+) -> list[ProcessSpec]:
+    """One worker hosting every task type, or, given `queues`, one worker per queue named after it;
+    `concurrency` is each worker's."""
+    argv = [executable("taskgate-worker")]
+    if concurrency is not None:
+        argv += ["--concurrency", str(concurrency)]
+    if queues is None:
+        return [ProcessSpec("worker", argv, env)]
+    return [ProcessSpec(f"worker[{queue}]", [*argv, "--queues", queue], env) for queue in queues]
+
+
+def stack(
+    api_port: int,
+    flower_port: int,
+    concurrency: int | None,
+    insecure_dev: bool,
+    worker_queues: Sequence[str] | None,
+) -> list[ProcessSpec]:
+    """The processes of `up`: the workers (see `workers`), the api and Flower."""
     # Unbuffered, so each line shows up in the merged log when it is written, not when a buffer fills.
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    worker = [executable("taskgate-worker")]
-    if concurrency is not None:
-        worker += ["--concurrency", str(concurrency)]
     # A native stack serves this machine only, as a developer's laptop should.
     api = [executable("taskgate-api"), "--host", "127.0.0.1", "--port", str(api_port)]
     flower = [executable("taskgate-ops"), "flower", "--address", "127.0.0.1", "--port", str(flower_port)]
     if insecure_dev:
         flower.append("--insecure-dev")
     return [
-        ProcessSpec("worker", worker, env),
+        *workers(concurrency, worker_queues, env),
         ProcessSpec("api", api, env),
         ProcessSpec("flower", flower, env),
     ]

@@ -1,4 +1,4 @@
-"""RabbitMQ topology as data, generated from the task signatures in contracts.
+"""RabbitMQ topology as data, generated from the task types the registry holds.
 
 One description serves both ways the broker gets it: `definitions.json`, which RabbitMQ imports at boot
 (compose), and `taskgate-ops rabbitmq bootstrap`, which applies it to a running broker through the
@@ -6,19 +6,26 @@ management API. Each entity knows its management-API body; a definitions entry i
 name and vhost.
 """
 
+import math
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from taskgate_contracts import ALL_TASKS, TaskSpec
+from taskgate_contracts import Registry, TaskSpec
+from taskgate_contracts.tasks import HARD_LIMIT_GRACE_SECONDS
 
 #: Messages a task queue holds at most; past it RabbitMQ refuses new ones (backpressure on the api)
 #: instead of growing until the node runs out of memory.
 QUEUE_MAX_LENGTH = 10_000
 
-#: Slack on top of the longest task before RabbitMQ gives up on an unacknowledged delivery: with late
-#: acknowledgement a worker holds the delivery for as long as the task runs, plus a moment to ack it.
+#: The soft time limit assumed for a task type that declares none. Such a type runs under the worker's
+#: TASK_TIME_LIMIT, a deployment setting ops cannot see when it renders; an hour is the longest work
+#: the shipped types let a client ask for by default (the process type's MAX_DELAY). A deployment that
+#: lets tasks run longer must raise consumer_timeout on its node as well.
+UNDECLARED_TIME_LIMIT_SECONDS = 3600.0
+
+#: Slack on top of the longest hold before RabbitMQ gives up on an unacknowledged delivery: a moment for
+#: the worker to acknowledge it once the task has ended.
 ACK_SLACK_SECONDS = 60
 
 #: The vhost the committed definitions (and so the compose stack) use.
@@ -38,8 +45,8 @@ class Exchange:
 
 @dataclass(frozen=True)
 class Queue:
-    """A durable queue with no x-arguments, exactly as Celery declares the task queue: a declaration
-    that differs from the broker's definition is refused with PRECONDITION_FAILED, so limits and
+    """A durable queue with no x-arguments, exactly as Celery declares a task queue: a declaration that
+    differs from the broker's definition is refused with PRECONDITION_FAILED, so limits and
     dead-lettering come from policies instead."""
 
     name: str
@@ -110,13 +117,13 @@ def dead_letter_name(queue: str) -> str:
     return f"{queue}.dead-letter"
 
 
-def build_topology(vhost: str, tasks: Iterable[TaskSpec[Any, Any]] = ALL_TASKS) -> Topology:
-    queues = sorted({task.queue for task in tasks})
+def build_topology(vhost: str, registry: Registry) -> Topology:
+    """Every queue the registry's task types use, once each however many types share it."""
     exchanges: list[Exchange] = []
     declared: list[Queue] = []
     bindings: list[Binding] = []
     policies: list[Policy] = []
-    for queue in queues:
+    for queue in registry.queues():
         dead = dead_letter_name(queue)
         # The task exchange mirrors Celery's: a direct exchange named after the queue, routed by that name.
         exchanges += [Exchange(queue, "direct"), Exchange(dead, "fanout")]
@@ -126,7 +133,24 @@ def build_topology(vhost: str, tasks: Iterable[TaskSpec[Any, Any]] = ALL_TASKS) 
     return Topology(vhost, tuple(exchanges), tuple(declared), tuple(bindings), tuple(policies))
 
 
-def consumer_timeout_ms(tasks: Iterable[TaskSpec[Any, Any]] = ALL_TASKS) -> int:
-    """RabbitMQ's delivery-acknowledgement timeout: longer than the longest task a client may ask for."""
-    longest = max(task.max_delay + task.hard_limit_grace for task in tasks)
-    return int((longest + ACK_SLACK_SECONDS) * 1000)
+def longest_hold_seconds(spec: TaskSpec[Any, Any]) -> float:
+    """How long a worker may hold a delivery of this type before it acknowledges it.
+
+    With late acknowledgement that is as long as the task runs: up to its soft time limit, then the
+    grace until the hard limit kills it. A retry is a new message with a countdown, which the worker
+    holds, unacknowledged, until the countdown ends (up to the policy's backoff_max), and then runs.
+    """
+    soft_limit = UNDECLARED_TIME_LIMIT_SECONDS if spec.soft_time_limit is None else spec.soft_time_limit
+    countdown = spec.retry.backoff_max if spec.retry.retries else 0
+    return countdown + soft_limit + HARD_LIMIT_GRACE_SECONDS
+
+
+def consumer_timeout_ms(registry: Registry) -> int:
+    """RabbitMQ's delivery-acknowledgement timeout: longer than any task type may hold a delivery.
+
+    It is node-wide: RabbitMQ has no per-queue consumer timeout before 3.12, so the longest type sets
+    it for all. A node with no task types yet gets what a type without a declared limit would need.
+    """
+    holds = (longest_hold_seconds(spec) for spec in registry)
+    longest = max(holds, default=UNDECLARED_TIME_LIMIT_SECONDS + HARD_LIMIT_GRACE_SECONDS)
+    return math.ceil((longest + ACK_SLACK_SECONDS) * 1000)
