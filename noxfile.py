@@ -12,11 +12,20 @@ nox.options.sessions = ["lint", "typecheck", "tests", "integration", "chaos", "w
 
 ROOT = Path(__file__).parent
 PACKAGES = ("contracts", "api", "worker", "ops")
+#: Extras the end-to-end stacks install, so every task type taskgate ships can run.
+EXTRAS = {"worker": "[thumbnail]"}
+#: A team's own task type, added by entry points alone; the end-to-end tests drive it over HTTP.
+EXAMPLE_PLUGIN = str(ROOT / "examples" / "wordcount")
 TEST_TOOLS = ("pytest>=8", "pytest-asyncio>=0.24")
 
 
 def package_dir(name: str) -> str:
     return str(ROOT / "packages" / name)
+
+
+def whole_stack() -> list[str]:
+    """Every package with the extras its task types need, and the example plug-in."""
+    return [package_dir(name) + EXTRAS.get(name, "") for name in PACKAGES] + [EXAMPLE_PLUGIN]
 
 
 def declared_test_extra(name: str) -> list[str]:
@@ -33,8 +42,8 @@ def testing_requirements(*names: str) -> list[str]:
 
 
 def install_all_editable(session: nox.Session) -> None:
-    """Every package editable, with every package's test dependencies."""
-    editable = [arg for name in PACKAGES for arg in ("-e", package_dir(name))]
+    """Every package editable (and the example plug-in), with every package's test dependencies."""
+    editable = [arg for requirement in whole_stack() for arg in ("-e", requirement)]
     session.install(*editable, *testing_requirements(*PACKAGES))
 
 
@@ -53,7 +62,7 @@ def typecheck(session: nox.Session) -> None:
     install_all_editable(session)
     session.install("mypy", "nox", "httpx", "redis", "packaging", "schemathesis")
     sources = [str(Path("packages", name, "src")) for name in PACKAGES]
-    session.run("mypy", *sources, "tests", "release", "noxfile.py")
+    session.run("mypy", *sources, str(Path(EXAMPLE_PLUGIN, "src")), "tests", "release", "noxfile.py")
     # Each tests folder is checked on its own: they share module names (conftest, test_config).
     for name in PACKAGES:
         session.run("mypy", str(Path("packages", name, "tests")))
@@ -72,9 +81,7 @@ def tests(session: nox.Session, package: str) -> None:
 @nox.session
 def integration(session: nox.Session) -> None:
     """The real worker and api as processes on this machine's RabbitMQ and Redis, over HTTP."""
-    session.install(
-        *[package_dir(name) for name in PACKAGES], *TEST_TOOLS, "httpx", "redis", "packaging", "schemathesis"
-    )
+    session.install(*whole_stack(), *TEST_TOOLS, "httpx", "redis", "packaging", "schemathesis")
     session.run("pytest", "tests", "--ignore=tests/chaos", *session.posargs)
 
 
@@ -91,7 +98,7 @@ def screenshots(session: nox.Session) -> None:
     chromium = Path("/usr/bin/chromium")
     if not chromium.exists():
         session.error("Debian's chromium is needed: apt-get install -y chromium")
-    session.install(*[package_dir(name) for name in PACKAGES], "playwright", "httpx", "redis")
+    session.install(*whole_stack(), "playwright", "httpx", "redis")
     script = "packages/ops/scripts/screenshots.py"
     session.run("python", script, "--chromium", str(chromium), "--out", "docs/images")
 

@@ -14,7 +14,7 @@ from kombu.entity import Queue
 
 from bench.infra import REDIS_URL, broker_url
 from bench.stats import Latency
-from taskgate_contracts import PROCESS, ProcessArgs
+from taskgate_contracts.builtin.process import PROCESS, ProcessArgs
 
 _RESULT_TIMEOUT = 60.0
 
@@ -45,7 +45,7 @@ def producer(vhost: str) -> Celery:
 
 def send(app: Celery, delay: float = 0) -> AsyncResult:
     kwargs = ProcessArgs(delay=delay).model_dump(mode="json")
-    result: AsyncResult = app.send_task(PROCESS.name, kwargs=kwargs, queue=PROCESS.queue)
+    result: AsyncResult = app.send_task(PROCESS.task_name, kwargs=kwargs, queue=PROCESS.queue)
     return result
 
 

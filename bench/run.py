@@ -18,7 +18,7 @@ from bench.scenarios import delay_zero, long_jobs, raw_celery, sleep_jobs
 from bench.services import service_env, start_api, start_worker
 from bench.stats import Latency
 from bench.targets import Scenario
-from taskgate_contracts import PROCESS
+from taskgate_contracts.builtin import PROCESS
 from tests.infrastructure import temporary_vhost
 from tests.processes import Service, wait_ready
 

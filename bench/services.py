@@ -23,7 +23,9 @@ def service_env(vhost: str, **settings: str | float) -> dict[str, str]:
 
 def start_worker(env: dict[str, str], logs: Path, concurrency: int) -> Service:
     hostname = f"bench-c{concurrency}-{uuid4().hex[:6]}@{HOST}"
-    args = ["-m", "taskgate_worker", "--concurrency", str(concurrency), "--loglevel", "warning"]
+    # The scenarios load the process type only; hosting it alone keeps the worker's memory its own.
+    args = ["-m", "taskgate_worker", "--tasks", "process", "--concurrency", str(concurrency)]
+    args += ["--loglevel", "warning"]
     return Service.start(f"worker-c{concurrency}", [*args, "--hostname", hostname], env, logs)
 
 

@@ -85,10 +85,13 @@ def _check_installed(trial: Trial, built: list[Built]) -> None:
     print(f"    taskgate-ops rabbitmq render reproduces {OPS_RENDERED}")
 
 
+#: Extras the trial installs: the client, so the `taskgate` console script of contracts can start, and
+#: the thumbnail type's Pillow, so the worker can host every type taskgate ships.
+_EXTRAS = {"contracts": "[client]", "worker": "[thumbnail]"}
+
+
 def _requirement(built: Built) -> str:
-    # The client extra, so the `taskgate` console script of contracts can start.
-    extra = "[client]" if built.package.name == "contracts" else ""
-    return f"{built.wheel}{extra}"
+    return f"{built.wheel}{_EXTRAS.get(built.package.name, '')}"
 
 
 def check_wheels(work: Path) -> str:

@@ -93,10 +93,17 @@ class Service:
         self.process.wait()
 
 
-def start_worker(env: Mapping[str, str], workdir: Path) -> Service:
-    hostname = f"taskgate-test-{uuid4().hex[:8]}@{HOST}"
-    args = ["-m", "taskgate_worker", "--concurrency", "1", "--loglevel", "info", "--hostname", hostname]
-    return Service.start("worker", args, env, workdir)
+def start_worker(
+    env: Mapping[str, str], workdir: Path, *, tasks: str | None = None, named: bool = True
+) -> Service:
+    """A worker of one process, hosting `tasks` (else every installed type), with a node name the test
+    picks unless `named` is false."""
+    args = ["-m", "taskgate_worker", "--concurrency", "1", "--loglevel", "info"]
+    if named:
+        args += ["--hostname", f"taskgate-test-{uuid4().hex[:8]}@{HOST}"]
+    if tasks is not None:
+        args += ["--tasks", tasks]
+    return Service.start("worker" if tasks is None else f"worker[{tasks}]", args, env, workdir)
 
 
 def start_api(name: str, env: Mapping[str, str], workdir: Path) -> Service:

@@ -11,19 +11,16 @@ from uuid import uuid4
 
 import pytest
 
-from taskgate_contracts import (
-    COMPLETED_MESSAGE,
-    CompletedResponse,
-    PendingResponse,
-    TaskEventType,
-    TaskState,
-)
+from taskgate_contracts import COMPLETED_MESSAGE, TaskEventType, TaskState
+from taskgate_contracts.builtin.process import PROCESS, ProcessArgs, ProcessResult
 from taskgate_contracts.client import (
     AsyncTaskgateClient,
     ConflictError,
     InvalidRequestError,
     NotFoundError,
     TaskgateClient,
+    TaskPendingError,
+    TaskTypeNotFoundError,
     UnauthorizedError,
 )
 from tests.infrastructure import TaskKeys
@@ -70,14 +67,14 @@ def taskgate(url: str, *args: str, api_key: str | None = None) -> subprocess.Com
 
 
 def test_submit_and_follow_the_events_to_the_end(patient: TaskgateClient, task_keys: TaskKeys) -> None:
-    submitted = patient.submit(1.2)
+    submitted = patient.submit(PROCESS, ProcessArgs(delay=1.2))
     task_keys.add(submitted.task_id)
 
     events = list(patient.events(submitted.task_id))
 
     assert events[0].type is TaskEventType.SNAPSHOT
     assert events[-1].task.status is TaskState.COMPLETED
-    assert events[-1].task.result == COMPLETED_MESSAGE
+    assert events[-1].task.result == {"result": COMPLETED_MESSAGE, "delay": 1.2}
     assert [event.last for event in events].count(True) == 1
     assert len({event.id for event in events}) == len(events)
     percents = [event.task.progress.percent for event in events if event.type is TaskEventType.PROGRESS]
@@ -91,37 +88,39 @@ def test_submit_and_follow_the_events_to_the_end(patient: TaskgateClient, task_k
     assert [event.id for event in resumed] == [event.id for event in events[middle + 1 :]]
 
 
-async def test_process_completes_or_is_pending_and_wait_sees_it_end(
+async def test_run_returns_the_types_result_or_says_the_task_is_still_pending(
     impatient_api: Service, task_keys: TaskKeys
 ) -> None:
     async with AsyncTaskgateClient(impatient_api.url, task_timeout=IMPATIENT_TIMEOUT) as client:
-        completed = await client.process(1)
-        pending = await client.process(IMPATIENT_TIMEOUT + 2)
-        task_keys.add(completed.task_id)
-        task_keys.add(pending.task_id)
+        started = time.monotonic()
+        completed = await client.run(PROCESS, ProcessArgs(delay=1))
+        took = time.monotonic() - started
         # Longer than the api's TASK_TIMEOUT: the client waits in steps the api accepts.
-        ended = await client.wait(pending.task_id, IMPATIENT_TIMEOUT + 5)
+        longer = await client.run(PROCESS, {"delay": IMPATIENT_TIMEOUT + 1}, timeout=IMPATIENT_TIMEOUT + 5)
+        with pytest.raises(TaskPendingError) as pending:
+            await client.run(PROCESS, {"delay": IMPATIENT_TIMEOUT + 2}, timeout=IMPATIENT_TIMEOUT)
+        task_keys.add(pending.value.task_id)
+        ended = await client.wait(pending.value.task_id, IMPATIENT_TIMEOUT + 5)
 
-    assert isinstance(completed, CompletedResponse)
-    assert 1.0 <= completed.time <= 1.5
-    assert isinstance(pending, PendingResponse)
-    assert abs(pending.time - IMPATIENT_TIMEOUT) <= 0.5
+    assert completed == ProcessResult(delay=1)
+    assert 1.0 <= took <= 1.5
+    assert longer == ProcessResult(delay=IMPATIENT_TIMEOUT + 1)
     assert ended.status is TaskState.COMPLETED
-    assert ended.result == COMPLETED_MESSAGE
+    assert ended.result == {"result": COMPLETED_MESSAGE, "delay": IMPATIENT_TIMEOUT + 2}
 
 
 def test_an_idempotency_key_attaches_to_one_task(patient: TaskgateClient, task_keys: TaskKeys) -> None:
     key = f"client-live-{uuid4()}"
-    first = patient.submit(0.5, idempotency_key=key)
+    first = patient.submit(PROCESS, {"delay": 0.5}, idempotency_key=key)
     task_keys.add(first.task_id)
 
-    assert patient.submit(0.5, idempotency_key=key).task_id == first.task_id
+    assert patient.submit("process", {"delay": 0.5}, idempotency_key=key).task_id == first.task_id
     with pytest.raises(InvalidRequestError, match="different body"):
-        patient.submit(1, idempotency_key=key)
+        patient.submit(PROCESS, {"delay": 1}, idempotency_key=key)
 
 
 def test_cancel_a_running_task(patient: TaskgateClient, task_keys: TaskKeys) -> None:
-    task_id = patient.submit(8).task_id
+    task_id = patient.submit(PROCESS, {"delay": 8}).task_id
     task_keys.add(task_id)
     with closing(patient.events(task_id)) as events:
         running_event = next(event for event in events if event.task.status is TaskState.RUNNING)
@@ -139,10 +138,10 @@ def test_cancel_a_running_task(patient: TaskgateClient, task_keys: TaskKeys) -> 
 def test_a_task_cancelled_as_it_starts_stays_cancelled(patient: TaskgateClient, task_keys: TaskKeys) -> None:
     # The worker is idle after each short job, so it takes the next one up at once, racing the cancel.
     for _ in range(CANCEL_RACE_ROUNDS):
-        short = patient.submit(0.2).task_id
+        short = patient.submit(PROCESS, {"delay": 0.2}).task_id
         task_keys.add(short)
         assert patient.wait(short, 5).status is TaskState.COMPLETED
-        task_id = patient.submit(5).task_id
+        task_id = patient.submit(PROCESS, {"delay": 5}).task_id
         task_keys.add(task_id)
 
         answered = patient.cancel(task_id)
@@ -153,8 +152,11 @@ def test_a_task_cancelled_as_it_starts_stays_cancelled(patient: TaskgateClient, 
 
 def test_refusals_are_typed(patient: TaskgateClient) -> None:
     with pytest.raises(InvalidRequestError) as invalid:
-        patient.submit(-1)
+        patient.submit(PROCESS, {"delay": -1})
     assert [tuple(error.loc) for error in invalid.value.body.detail] == [("body", "delay")]
+    with pytest.raises(TaskTypeNotFoundError) as unknown:
+        patient.submit("resize", {})
+    assert {"process", "thumbnail"} <= set(unknown.value.known)
     with pytest.raises(InvalidRequestError, match="TASK_TIMEOUT"):
         patient.get(str(uuid4()), wait=PATIENT_TIMEOUT + 1)
     with pytest.raises(NotFoundError):
@@ -165,23 +167,21 @@ def test_refusals_are_typed(patient: TaskgateClient) -> None:
 
 def test_a_key_is_required_where_the_api_requires_one(keyed_api: Service, task_keys: TaskKeys) -> None:
     with TaskgateClient(keyed_api.url) as anonymous, pytest.raises(UnauthorizedError) as refused:
-        anonymous.submit(0)
+        anonymous.submit(PROCESS)
     assert refused.value.status_code == 401
 
     with TaskgateClient(keyed_api.url, api_key=API_KEY) as client:
-        done = client.process(0)
-    task_keys.add(done.task_id)
-    assert isinstance(done, CompletedResponse)
+        assert client.run(PROCESS) == ProcessResult(delay=0)
 
 
 def test_the_command_follows_a_job_to_its_outcome(api: Service, task_keys: TaskKeys) -> None:
-    followed = taskgate(api.url, "submit", "--delay", "1.5", "--follow")
+    followed = taskgate(api.url, "submit", "process", "--arg", "delay=1.5", "--follow")
     task_id, *_, outcome = followed.stdout.splitlines()
     task_keys.add(task_id)
 
     assert followed.returncode == 0, followed.stderr
     assert outcome.startswith("completed in ")
-    assert outcome.endswith(f": {COMPLETED_MESSAGE}")
+    assert COMPLETED_MESSAGE in outcome
     assert "100%" in followed.stderr
     status = taskgate(api.url, "status", task_id)
     assert status.returncode == 0
@@ -192,7 +192,10 @@ def test_the_command_follows_a_job_to_its_outcome(api: Service, task_keys: TaskK
 def test_the_command_follows_a_job_that_is_cancelled(api: Service, task_keys: TaskKeys) -> None:
     env = {**os.environ, "TASKGATE_URL": api.url}
     follower = subprocess.Popen(
-        [str(TASKGATE), "submit", "--delay", "8", "--follow"], env=env, stdout=subprocess.PIPE, text=True
+        [str(TASKGATE), "submit", "process", "--json", '{"delay": 8}', "--follow"],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert follower.stdout is not None
@@ -220,11 +223,11 @@ def test_the_command_follows_a_job_that_is_cancelled(api: Service, task_keys: Ta
 
 
 def test_the_command_exit_codes(api: Service, keyed_api: Service, task_keys: TaskKeys) -> None:
-    process = taskgate(api.url, "process", "--delay", "0")
-    assert process.returncode == 0, process.stderr
-    task_keys.add(process.stdout.rsplit("(task ", 1)[1].rstrip(")\n"))
+    ran = taskgate(api.url, "run", "process", "--arg", "delay=0")
+    assert ran.returncode == 0, ran.stderr
+    assert '"result": "Запрос выполнен успешно"' in ran.stdout
 
-    refused = taskgate(api.url, "process", "--delay", "-1")
+    refused = taskgate(api.url, "run", "process", "--arg", "delay=-1")
     assert refused.returncode == 2
     assert refused.stderr.startswith("taskgate: error: invalid request: body.delay:")
     unknown = taskgate(api.url, "status", str(uuid4()))

@@ -71,7 +71,8 @@ async def test_beyond_task_timeout_answers_pending_and_the_task_still_completes(
     assert int(response.headers["retry-after"]) > 0
 
     view = await wait_for_state(impatient_client, body.task_id, TaskState.COMPLETED, within=5)
-    assert view.result == COMPLETED_MESSAGE
+    assert view.task == "process"
+    assert view.result == {"result": COMPLETED_MESSAGE, "delay": IMPATIENT_TIMEOUT + 2}
     assert view.error is None
     assert view.queued_at is not None
     assert view.started_at is not None

@@ -9,7 +9,8 @@ import httpx
 from celery import Celery
 from redis import Redis
 
-from taskgate_contracts import PROCESS, __version__
+from taskgate_contracts import __version__
+from taskgate_contracts.builtin import PROCESS
 from taskgate_contracts.messages import CONTRACT_VERSION_HEADER
 from taskgate_contracts.storage import result_key
 from taskgate_ops.topology import dead_letter_name
@@ -31,7 +32,7 @@ def publish(vhost: str, task_id: str, contract: str) -> None:
     producer = Celery(broker=f"amqp://{RABBITMQ_USER}:{RABBITMQ_PASSWORD}@{HOST}:{AMQP_PORT}/{vhost}")
     try:
         producer.send_task(
-            PROCESS.name,
+            PROCESS.task_name,
             kwargs={"delay": 0},
             queue=PROCESS.queue,
             task_id=task_id,
@@ -80,5 +81,5 @@ def test_a_message_of_a_newer_major_contract_is_dead_lettered_and_the_worker_goe
     assert headers[CONTRACT_VERSION_HEADER] == "99.0.0"
     assert headers["x-death"][0]["reason"] == "rejected"
     log = topology_worker.log_tail()
-    assert f"task {PROCESS.name}[{refused}] rejected to the dead-letter queue" in log
+    assert f"task {PROCESS.task_name}[{refused}] rejected to the dead-letter queue" in log
     assert f"written with contract 99.0.0, a newer major version than this worker's {__version__}" in log

@@ -19,7 +19,7 @@ from taskgate_ops.bootstrap import bootstrap
 from taskgate_ops.management import ManagementApi
 from taskgate_ops.topology import build_topology
 from tests.chaos.ledger import Ledger, markdown
-from tests.chaos.servers import OwnRabbitMQ, OwnRedis
+from tests.chaos.servers import CHAOS_TYPES, OwnRabbitMQ, OwnRedis
 from tests.infrastructure import (
     HOST,
     MANAGEMENT_URL,
@@ -73,7 +73,7 @@ def redis_client(own_redis: OwnRedis) -> Iterator[Redis]:
 def vhost(services_up: None) -> Iterator[str]:
     """A vhost on the machine's RabbitMQ, shaped as ops bootstraps it; deleted with all it holds."""
     with temporary_vhost() as name, ManagementApi(MANAGEMENT_URL, RABBITMQ_USER, RABBITMQ_PASSWORD) as api:
-        bootstrap(api, build_topology(name))
+        bootstrap(api, build_topology(name, CHAOS_TYPES))
         yield name
 
 
@@ -86,7 +86,7 @@ def own_rabbitmq(tmp_path: Path, services_up: None) -> Iterator[OwnRabbitMQ]:
     try:
         node.start()
         with ManagementApi(node.management_url, RABBITMQ_USER, RABBITMQ_PASSWORD) as api:
-            bootstrap(api, build_topology(OWN_VHOST))
+            bootstrap(api, build_topology(OWN_VHOST, CHAOS_TYPES))
         yield node
     finally:
         node.remove()
@@ -103,7 +103,9 @@ class Stack:
 
     def worker(self, name: str, concurrency: int) -> Service:
         """A worker with its own node name, started and ready to take tasks."""
-        args = ["-m", "taskgate_worker", "--concurrency", str(concurrency), "--loglevel", "info"]
+        # The faults are scored on the process type's queue; its worker hosts nothing else.
+        args = ["-m", "taskgate_worker", "--tasks", "process", "--concurrency", str(concurrency)]
+        args += ["--loglevel", "info"]
         args += ["--hostname", f"{name}-{uuid4().hex[:6]}@{HOST}"]
         worker = self.services.enter_context(
             running(self.config, Service.start(name, args, self.env, self.folder))

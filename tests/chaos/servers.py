@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import uuid4
 
+from taskgate_contracts import Registry
+from taskgate_contracts.builtin import PROCESS
 from tests.infrastructure import HOST
+
+#: The faults are scored on the process type's queue: the stacks here are shaped for, and host, it alone.
+CHAOS_TYPES = Registry.of([PROCESS])
 
 #: The Debian package's scripts themselves: /usr/sbin/rabbitmq-server would `su` to the rabbitmq user,
 #: which could not write to our folder, and reads /etc/rabbitmq/rabbitmq-env.conf's node name.

@@ -14,12 +14,13 @@ import pytest
 from kombu.connection import Connection
 from redis import Redis
 
-from taskgate_contracts import PROCESS
+from taskgate_contracts.builtin import PROCESS
 from taskgate_ops.management import ManagementApi, segment
 from taskgate_ops.topology import build_topology
 from tests.chaos.conftest import Stack
 from tests.chaos.ledger import Ledger, wait_until_settled
 from tests.chaos.load import Load
+from tests.chaos.servers import CHAOS_TYPES
 from tests.infrastructure import AMQP_PORT, HOST, MANAGEMENT_URL, RABBITMQ_PASSWORD, RABBITMQ_USER
 
 LIMIT = 20
@@ -32,7 +33,7 @@ SETTLE = 30.0
 @pytest.fixture
 def limited_queue(vhost: str) -> str:
     """The queue's policy as ops renders it, with the length limit lowered to LIMIT."""
-    (policy,) = build_topology(vhost).policies
+    (policy,) = build_topology(vhost, CHAOS_TYPES).policies
     body = policy.body()
     body["definition"]["max-length"] = LIMIT
     with ManagementApi(MANAGEMENT_URL, RABBITMQ_USER, RABBITMQ_PASSWORD) as api:

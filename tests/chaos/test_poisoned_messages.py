@@ -18,7 +18,7 @@ from kombu.entity import Exchange
 from kombu.messaging import Producer
 from redis import Redis
 
-from taskgate_contracts import PROCESS
+from taskgate_contracts.builtin import PROCESS
 from taskgate_ops.topology import dead_letter_name
 from tests.chaos.conftest import Stack
 from tests.chaos.faults import note_fault
@@ -37,7 +37,7 @@ class Poison:
     #: What the worker's log line must say about it.
     reason: str
     content_type: str = JSON
-    task: str | None = PROCESS.name
+    task: str | None = PROCESS.task_name
 
     def headers(self) -> dict[str, str]:
         return {} if self.task is None else {"task": self.task, "id": str(uuid.uuid4())}
@@ -56,7 +56,7 @@ POISONS = {
         b'[[], {"delay": 1}, {}]', "unknown task name 'taskgate.mine'", task="taskgate.mine"
     ),
     "wrong argument types": Poison(
-        b'[[], {"delay": "soon"}, {}]', f"invalid arguments for {PROCESS.name}: delay: Input should be"
+        b'[[], {"delay": "soon"}, {}]', f"invalid arguments for {PROCESS.task_name}: delay: Input should be"
     ),
     "pickle payload": Poison(
         pickle.dumps(_Payload()),
