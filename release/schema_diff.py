@@ -7,8 +7,8 @@ and HTTP clients must go on being understood and reading the answers. A change b
 - a type is narrowed: a value the old schema accepted is refused (a type or a `null` dropped from a
   union, an enum or literal value dropped, a bound, length, pattern or format tightened);
 - a field becomes required, or a new field is required;
-- a model that refused undeclared fields gains one, outside requests: the api and the worker write every
-  field they know, so a reader on the old contract would refuse what the new one writes;
+- a model that refused undeclared fields gains one: the api and the worker write every field they know
+  (a task's arguments too), so a reader on the old contract would refuse what the new one writes;
 - a model stops accepting undeclared fields.
 
 Adding an optional field, a model, a task, a union member or an enum value, loosening a bound, and any
@@ -23,8 +23,6 @@ from typing import Any
 Schema = dict[str, Any]
 Contract = dict[str, dict[str, Schema]]
 
-#: Groups an HTTP client writes and only the newest api reads: new optional fields are harmless there.
-_CLIENT_WRITTEN = frozenset({"requests"})
 _LOWER_LIMITS = ("minLength", "minItems", "minProperties")
 _UPPER_LIMITS = ("maxLength", "maxItems", "maxProperties")
 _EXACT = ("pattern", "format", "multipleOf")
@@ -63,7 +61,7 @@ def _model_changes(group: str, old: dict[str, Schema], new: dict[str, Schema]) -
         if name not in new:
             breaks.append(Break(where, f"model removed or renamed (models now: {_names(new)})"))
         else:
-            comparison = _Comparison(schema, new[name], strict_fields=group not in _CLIENT_WRITTEN)
+            comparison = _Comparison(schema, new[name])
             breaks += comparison.compare(schema, new[name], where)
     return breaks
 
@@ -86,7 +84,7 @@ def _task_changes(old: dict[str, Schema], new: dict[str, Schema]) -> list[Break]
             ("result", task["result"], current["result"]),
             ("progress", task["progress"]["meta"], current["progress"]["meta"]),
         ):
-            comparison = _Comparison(old_schema, new_schema, strict_fields=True)
+            comparison = _Comparison(old_schema, new_schema)
             breaks += comparison.compare(old_schema, new_schema, f"{where} {part}")
     return breaks
 
@@ -174,9 +172,8 @@ def _show_bound(bound: tuple[float, bool] | None, lower: bool) -> str:
 class _Comparison:
     """Compares an old schema with a new one, each resolving `$ref`s against its own root."""
 
-    def __init__(self, old_root: Schema, new_root: Schema, strict_fields: bool) -> None:
+    def __init__(self, old_root: Schema, new_root: Schema) -> None:
         self._roots = (old_root, new_root)
-        self._strict_fields = strict_fields
         # Pairs of definitions being compared, so a recursive model is compared once.
         self._open: set[tuple[str, str]] = set()
 
@@ -295,7 +292,7 @@ class _Comparison:
             breaks.append(Break(where, "no longer accepts fields it does not declare"))
         elif isinstance(old_extra, dict) and isinstance(new_extra, dict):
             breaks += self.compare(old_extra, new_extra, f"{where}.*")
-        if self._strict_fields and old_extra is False:
+        if old_extra is False:
             breaks += [
                 Break(
                     f"{where}.{name}",

@@ -6,13 +6,22 @@ from pathlib import Path
 import pytest
 
 from release.compat import judge, main, released_snapshots, report
+from taskgate_contracts import __version__
 from taskgate_contracts.schemas import export, write
+
+#: What renaming an argument breaks: readers of the old contract miss the old name and, forbidding
+#: undeclared arguments, refuse the new one.
+RENAME_BREAKS = [
+    "tasks.json taskgate.process arguments.delay: field removed or renamed (new fields here: seconds)",
+    "tasks.json taskgate.process arguments.seconds: new field that readers on the old contract refuse "
+    "(they forbid extras)",
+]
 
 
 def renamed_delay() -> dict[str, dict[str, dict[str, object]]]:
     contract = export()
     broken = copy.deepcopy(contract)
-    fields = broken["requests"]["ProcessRequest"]["properties"]
+    fields = broken["tasks"]["taskgate.process"]["arguments"]["properties"]
     assert isinstance(fields, dict)
     fields["seconds"] = fields.pop("delay")
     return broken
@@ -24,8 +33,8 @@ def test_a_break_of_the_same_major_version_fails_and_of_an_older_one_is_allowed(
     verdicts = judge("1.5.0", renamed_delay(), snapshots)
 
     assert [(v.snapshot, len(v.breaks), v.allowed, v.failed) for v in verdicts] == [
-        ("0.1.0", 1, True, False),
-        ("1.4.0", 1, False, True),
+        ("0.1.0", 2, True, False),
+        ("1.4.0", 2, False, True),
     ]
 
 
@@ -34,8 +43,8 @@ def test_the_report_names_the_change_and_the_way_out() -> None:
 
     assert text.splitlines() == [
         "taskgate-contracts 0.2.0 (site-packages) against 1 released snapshot(s):",
-        "  0.1.0: 1 breaking change(s), NOT allowed: same major version",
-        "    - requests.json ProcessRequest.delay: field removed or renamed (new fields here: seconds)",
+        "  0.1.0: 2 breaking change(s), NOT allowed: same major version",
+        *[f"    - {found}" for found in RENAME_BREAKS],
         "FAILED: the contract breaks released version(s) 0.1.0 without a major version bump. "
         "Restore what the changes above removed or narrowed, or release the contract as 1.0.0 "
         "(packages/contracts/src/taskgate_contracts/version.py and CHANGELOG.md).",
@@ -53,16 +62,16 @@ def test_snapshots_are_read_in_version_order_and_other_folders_ignored(tmp_path:
 def test_the_command_passes_on_the_current_contract_and_fails_on_a_broken_snapshot(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(tmp_path, "0.1.0")
+    write(tmp_path, __version__)  # a snapshot of this major version, which the current one must not break
     assert main(["--snapshots", str(tmp_path)]) == 0
-    assert "0.1.0: compatible" in capsys.readouterr().out
+    assert f"{__version__}: compatible" in capsys.readouterr().out
 
     # A snapshot that declared a field the current contract lacks: the current one removed it.
-    requests = tmp_path / "0.1.0" / "requests.json"
-    requests.write_text(requests.read_text().replace('"delay"', '"legacy_delay"'))
+    tasks = tmp_path / __version__ / "tasks.json"
+    tasks.write_text(tasks.read_text().replace('"delay"', '"legacy_delay"'))
     assert main(["--snapshots", str(tmp_path)]) == 1
     assert (
-        "ProcessRequest.legacy_delay: field removed or renamed (new fields here: delay)"
+        "taskgate.process arguments.legacy_delay: field removed or renamed (new fields here: delay)"
         in capsys.readouterr().out
     )
 

@@ -15,8 +15,8 @@ def model(properties: dict[str, Schema], required: tuple[str, ...] = (), **extra
     return {"type": "object", "properties": properties, "required": list(required), **extra}
 
 
-def diff(old: Schema, new: Schema, group: str = "responses") -> list[str]:
-    return [str(found) for found in breaking_changes({group: {"M": old}}, {group: {"M": new}})]
+def diff(old: Schema, new: Schema) -> list[str]:
+    return [str(found) for found in breaking_changes({"responses": {"M": old}}, {"responses": {"M": new}})]
 
 
 NUMBER = {"type": "number"}
@@ -123,13 +123,6 @@ def test_widening_and_cosmetic_changes_are_compatible(old: Schema, new: Schema) 
     assert diff(old, new) == []
 
 
-def test_a_request_may_gain_an_optional_field_though_it_forbids_extras() -> None:
-    old = model({}, additionalProperties=False)
-    new = model({"priority": NUMBER}, additionalProperties=False)
-
-    assert diff(old, new, group="requests") == []
-
-
 def test_references_are_followed_into_definitions() -> None:
     def with_state(values: list[str]) -> Schema:
         return {
@@ -164,7 +157,10 @@ def test_removed_models_and_tasks_and_renamed_queues_are_breaking() -> None:
     assert any(
         line.startswith("responses.json TaskView: model removed or renamed (models now: ") for line in found
     )
-    assert "tasks.json taskgate.process: task removed or renamed (tasks now: taskgate.run)" in found
+    assert (
+        "tasks.json taskgate.process: task removed or renamed (tasks now: taskgate.run, taskgate.thumbnail)"
+        in found
+    )
 
 
 def test_the_real_contract_is_compatible_with_itself() -> None:
@@ -180,7 +176,7 @@ def real_contract_change(change: str) -> list[Break]:
     elif change == "argument":
         task["arguments"]["properties"]["priority"] = {"type": "integer", "default": 0}
     elif change == "rename":
-        fields = new["requests"]["ProcessRequest"]["properties"]
+        fields = task["arguments"]["properties"]
         fields["seconds"] = fields.pop("delay")
     return breaking_changes(old, new)
 
@@ -188,14 +184,24 @@ def real_contract_change(change: str) -> list[Break]:
 @pytest.mark.parametrize(
     ("change", "found"),
     [
-        ("queue", "tasks.json taskgate.process: queue renamed from 'taskgate' to 'taskgate.v2'"),
+        ("queue", ["tasks.json taskgate.process: queue renamed from 'taskgate' to 'taskgate.v2'"]),
         (
             "argument",
-            "tasks.json taskgate.process arguments.priority: "
-            "new field that readers on the old contract refuse (they forbid extras)",
+            [
+                "tasks.json taskgate.process arguments.priority: "
+                "new field that readers on the old contract refuse (they forbid extras)"
+            ],
         ),
-        ("rename", "requests.json ProcessRequest.delay: field removed or renamed (new fields here: seconds)"),
+        (
+            "rename",
+            [
+                "tasks.json taskgate.process arguments.delay: "
+                "field removed or renamed (new fields here: seconds)",
+                "tasks.json taskgate.process arguments.seconds: "
+                "new field that readers on the old contract refuse (they forbid extras)",
+            ],
+        ),
     ],
 )
-def test_changes_to_the_real_contract(change: str, found: str) -> None:
-    assert [str(change) for change in real_contract_change(change)] == [found]
+def test_changes_to_the_real_contract(change: str, found: list[str]) -> None:
+    assert [str(change) for change in real_contract_change(change)] == found

@@ -18,7 +18,7 @@ def test_export_holds_every_group_that_crosses_a_process_boundary() -> None:
         contract["responses"]
     )
     assert "TaskEvent" in contract["events"]
-    assert set(contract["tasks"]) == {spec.name for spec in SPECS}
+    assert set(contract["tasks"]) == {spec.task_name for spec in SPECS}
 
 
 def test_every_model_of_the_responses_module_is_exported() -> None:
@@ -37,9 +37,8 @@ def test_every_model_of_the_responses_module_is_exported() -> None:
 
 
 def test_a_task_is_exported_with_its_queue_arguments_result_and_progress() -> None:
-    task = export()["tasks"][PROCESS.name]
+    task = export()["tasks"]["taskgate.process"]
 
-    assert task["task_name"] == "taskgate.process"
     assert task["queue"] == PROCESS.queue
     assert task["arguments"]["properties"]["delay"]["type"] == "number"
     assert task["result"]["required"] == ["delay"]
@@ -69,7 +68,7 @@ def test_a_changed_snapshot_is_named_by_its_group(tmp_path: Path) -> None:
     write(tmp_path)
     tasks = tmp_path / __version__ / "tasks.json"
     document = json.loads(tasks.read_text())
-    fields = document["process"]["arguments"]["properties"]
+    fields = document["taskgate.process"]["arguments"]["properties"]
     fields["duration"] = fields.pop("delay")
     tasks.write_text(json.dumps(document))
 

@@ -46,7 +46,6 @@ def _models(models: Iterable[type[BaseModel]]) -> dict[str, Schema]:
 
 def _task(spec: TaskSpec[Any, Any]) -> Schema:
     return {
-        "task_name": spec.task_name,
         "queue": spec.queue,
         "arguments": spec.args.model_json_schema(),
         "result": spec.result.model_json_schema(),
@@ -59,7 +58,8 @@ def export() -> Contract:
     return {
         "responses": _models(_RESPONSES),
         "events": _models([TaskEvent]),
-        "tasks": {spec.name: _task(spec) for spec in builtin.SPECS},
+        # Keyed by the name messages carry, which is what a worker of another release knows a task by.
+        "tasks": {spec.task_name: _task(spec) for spec in builtin.SPECS},
     }
 
 
