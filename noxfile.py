@@ -11,7 +11,7 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "typecheck", "tests", "integration", "chaos", "wheels", "compat"]
 
 ROOT = Path(__file__).parent
-PACKAGES = ("contracts", "api", "worker", "ops")
+PACKAGES = ("contracts", "api", "worker", "ops", "client")
 #: Extras the end-to-end stacks install, so every task type taskgate ships can run.
 EXTRAS = {"worker": "[thumbnail]"}
 #: A team's own task type, added by entry points alone; the end-to-end tests drive it over HTTP.
@@ -62,7 +62,9 @@ def typecheck(session: nox.Session) -> None:
     install_all_editable(session)
     session.install("mypy", "nox", "httpx", "redis", "packaging", "schemathesis")
     sources = [str(Path("packages", name, "src")) for name in PACKAGES]
-    session.run("mypy", *sources, str(Path(EXAMPLE_PLUGIN, "src")), "tests", "release", "noxfile.py")
+    session.run(
+        "mypy", *sources, str(Path(EXAMPLE_PLUGIN, "src")), "testkit", "tests", "release", "noxfile.py"
+    )
     # Each tests folder is checked on its own: they share module names (conftest, test_config).
     for name in PACKAGES:
         session.run("mypy", str(Path("packages", name, "tests")))
@@ -105,7 +107,7 @@ def screenshots(session: nox.Session) -> None:
 
 def require_services(session: nox.Session) -> None:
     """Go on only if this machine's RabbitMQ and Redis answer: otherwise skip, or under CI=true fail."""
-    problems = session.run("python", "-m", "release.services", silent=True, success_codes=[0, 1])
+    problems = session.run("python", "-m", "testkit.infrastructure", silent=True, success_codes=[0, 1])
     if isinstance(problems, str) and problems.strip():
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             session.error(problems.strip())

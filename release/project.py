@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("contracts", "api", "worker", "ops")
+PACKAGES = ("contracts", "api", "worker", "ops", "client")
 #: Where contracts keeps one JSON Schema snapshot per released version.
 SNAPSHOTS = Path("packages", "contracts", "schemas")
 

@@ -85,9 +85,8 @@ def _check_installed(trial: Trial, built: list[Built]) -> None:
     print(f"    taskgate-ops rabbitmq render reproduces {OPS_RENDERED}")
 
 
-#: Extras the trial installs: the client, so the `taskgate` console script of contracts can start, and
-#: the thumbnail type's Pillow, so the worker can host every type taskgate ships.
-_EXTRAS = {"contracts": "[client]", "worker": "[thumbnail]"}
+#: Extras the trial installs: the thumbnail type's Pillow, so the worker can host every type taskgate ships.
+_EXTRAS = {"worker": "[thumbnail]"}
 
 
 def _requirement(built: Built) -> str:

@@ -11,9 +11,7 @@ from uuid import uuid4
 
 import pytest
 
-from taskgate_contracts import COMPLETED_MESSAGE, TaskEventType, TaskState
-from taskgate_contracts.builtin.process import PROCESS, ProcessArgs, ProcessResult
-from taskgate_contracts.client import (
+from taskgate_client import (
     AsyncTaskgateClient,
     ConflictError,
     InvalidRequestError,
@@ -23,8 +21,10 @@ from taskgate_contracts.client import (
     TaskTypeNotFoundError,
     UnauthorizedError,
 )
-from tests.infrastructure import TaskKeys
-from tests.processes import Service, answers, free_port, running, settings_env, start_api, wait_until
+from taskgate_contracts import COMPLETED_MESSAGE, TaskEventType, TaskState
+from taskgate_contracts.builtin.process import PROCESS, ProcessArgs, ProcessResult
+from testkit.infrastructure import TaskKeys
+from testkit.processes import Service, answers, free_port, running, settings_env, start_api, wait_until
 from tests.settings import IMPATIENT_TIMEOUT, MAX_DELAY, PATIENT_TIMEOUT
 
 API_KEY = "live-test-key"

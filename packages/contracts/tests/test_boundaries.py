@@ -15,6 +15,9 @@ FRAMEWORKS = {
     "taskgate_api",
     "taskgate_worker",
     "taskgate_ops",
+    "taskgate_client",
+    "httpx",
+    "rich",
 }
 
 

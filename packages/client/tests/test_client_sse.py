@@ -2,7 +2,7 @@
 
 import pytest
 
-from taskgate_contracts.client.sse import ServerSentEvent, ServerSentEventDecoder
+from taskgate_client.sse import ServerSentEvent, ServerSentEventDecoder
 
 
 def decode(*chunks: bytes, last_event_id: str = "") -> list[ServerSentEvent]:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from taskgate_contracts.client.calls import (
+from taskgate_client.calls import (
     Plan,
     TaskArgs,
     TaskType,
@@ -24,7 +24,7 @@ from taskgate_contracts.client.calls import (
     run_path,
     waiting,
 )
-from taskgate_contracts.client.errors import (
+from taskgate_client.errors import (
     ApiError,
     TaskCancelledError,
     TaskFailedError,

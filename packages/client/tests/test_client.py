@@ -15,6 +15,30 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
+from taskgate_client import (
+    ApiConnectionError,
+    ApiError,
+    AsyncTaskgateClient,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    ServerError,
+    ServiceUnavailableError,
+    TaskCancelledError,
+    TaskFailedError,
+    TaskgateClient,
+    TaskgateError,
+    TaskPendingError,
+    TaskTypeNotFoundError,
+    UnauthorizedError,
+)
+from taskgate_client.calls import waiting
+from taskgate_client.following import (
+    MAX_EVENTLESS_CONNECTIONS,
+    RECONNECT_DELAY,
+    TaskEventStream,
+)
+from taskgate_client.running import running
 from taskgate_contracts import (
     IDEMPOTENCY_HEADER,
     ConflictResponse,
@@ -35,30 +59,6 @@ from taskgate_contracts import (
 )
 from taskgate_contracts.builtin.process import PROCESS, ProcessArgs, ProcessResult
 from taskgate_contracts.builtin.thumbnail import THUMBNAIL, ThumbnailArgs, ThumbnailResult
-from taskgate_contracts.client import (
-    ApiConnectionError,
-    ApiError,
-    AsyncTaskgateClient,
-    ConflictError,
-    InvalidRequestError,
-    NotFoundError,
-    ServerError,
-    ServiceUnavailableError,
-    TaskCancelledError,
-    TaskFailedError,
-    TaskgateClient,
-    TaskgateError,
-    TaskPendingError,
-    TaskTypeNotFoundError,
-    UnauthorizedError,
-)
-from taskgate_contracts.client.calls import waiting
-from taskgate_contracts.client.following import (
-    MAX_EVENTLESS_CONNECTIONS,
-    RECONNECT_DELAY,
-    TaskEventStream,
-)
-from taskgate_contracts.client.running import running
 from taskgate_contracts.operations import completed_model, run_path, submit_path
 
 URL = "http://taskgate.test"
@@ -714,12 +714,3 @@ def test_contracts_never_import_the_client() -> None:
     code = "import sys, taskgate_contracts; print(sorted({'httpx', 'rich'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
-
-
-def test_without_httpx_the_client_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in [name for name in sys.modules if name.startswith("taskgate_contracts.client")]:
-        monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setitem(sys.modules, "httpx", None)
-
-    with pytest.raises(ModuleNotFoundError, match=r"install taskgate-contracts\[client\]"):
-        import taskgate_contracts.client  # noqa: F401

@@ -5,7 +5,7 @@ from typing import Generic, TypeVar
 
 import httpx
 
-from taskgate_contracts.client.calls import DEFAULT_TASK_TIMEOUT, DEFAULT_URL, client_headers
+from taskgate_client.calls import DEFAULT_TASK_TIMEOUT, DEFAULT_URL, client_headers
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 
-from taskgate_contracts.client import rendering
-from taskgate_contracts.client.arguments import ArgumentsError, Field, task_arguments
-from taskgate_contracts.client.calls import DEFAULT_TASK_TIMEOUT, DEFAULT_URL
-from taskgate_contracts.client.errors import (
+from taskgate_client import rendering
+from taskgate_client.arguments import ArgumentsError, Field, task_arguments
+from taskgate_client.calls import DEFAULT_TASK_TIMEOUT, DEFAULT_URL
+from taskgate_client.errors import (
     ApiConnectionError,
     ServerError,
     ServiceUnavailableError,
@@ -29,10 +29,10 @@ from taskgate_contracts.client.errors import (
     TaskPendingError,
     UnauthorizedError,
 )
-from taskgate_contracts.client.sync_client import TaskgateClient
+from taskgate_client.sync_client import TaskgateClient
+from taskgate_client.version import __version__
 from taskgate_contracts.registry import RegistryError, discover
 from taskgate_contracts.responses import TaskState, TaskView
-from taskgate_contracts.version import __version__
 
 OK, TASK_DID_NOT_COMPLETE, REFUSED, UNAVAILABLE, INTERRUPTED = 0, 1, 2, 3, 130
 

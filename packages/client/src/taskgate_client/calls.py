@@ -15,12 +15,12 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from taskgate_client.errors import ApiConnectionError, error_for, unexpected_answer
+from taskgate_client.version import __version__
 from taskgate_contracts import operations
-from taskgate_contracts.client.errors import ApiConnectionError, error_for, unexpected_answer
 from taskgate_contracts.requests import IDEMPOTENCY_HEADER
 from taskgate_contracts.responses import SubmittedResponse, TaskView
 from taskgate_contracts.tasks import TaskSpec
-from taskgate_contracts.version import __version__
 
 AnswerT = TypeVar("AnswerT")
 ResultT = TypeVar("ResultT")

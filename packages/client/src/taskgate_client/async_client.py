@@ -9,11 +9,11 @@ from typing import Any, Self, TypeVar, overload
 import httpx
 from pydantic import BaseModel
 
-from taskgate_contracts.client import calls
-from taskgate_contracts.client.base import ClientBase
-from taskgate_contracts.client.calls import Call, Plan, TaskArgs, TaskType
-from taskgate_contracts.client.following import TaskEventStream
-from taskgate_contracts.client.running import running
+from taskgate_client import calls
+from taskgate_client.base import ClientBase
+from taskgate_client.calls import Call, Plan, TaskArgs, TaskType
+from taskgate_client.following import TaskEventStream
+from taskgate_client.running import running
 from taskgate_contracts.events import TaskEvent
 from taskgate_contracts.responses import SubmittedResponse, TaskView
 from taskgate_contracts.tasks import TaskSpec

@@ -12,6 +12,8 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
+from taskgate_client import TaskgateClient, cli
+from taskgate_client.version import __version__
 from taskgate_contracts import (
     ConflictResponse,
     ErrorDetail,
@@ -33,9 +35,7 @@ from taskgate_contracts import (
 )
 from taskgate_contracts.builtin.process import PROCESS
 from taskgate_contracts.builtin.thumbnail import ThumbnailArgs
-from taskgate_contracts.client import TaskgateClient, cli
 from taskgate_contracts.operations import run_path, submit_path
-from taskgate_contracts.version import __version__
 
 TASK = "6f1c0000-0000-0000-0000-000000000002"
 QUEUED_AT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)

@@ -7,9 +7,9 @@ with `Last-Event-ID`), and each connection's bytes go to `feed`.
 import httpx
 from pydantic import ValidationError
 
-from taskgate_contracts.client.calls import Call, task_path
-from taskgate_contracts.client.errors import ApiConnectionError, ApiError, error_for, unexpected_answer
-from taskgate_contracts.client.sse import ServerSentEvent, ServerSentEventDecoder
+from taskgate_client.calls import Call, task_path
+from taskgate_client.errors import ApiConnectionError, ApiError, error_for, unexpected_answer
+from taskgate_client.sse import ServerSentEvent, ServerSentEventDecoder
 from taskgate_contracts.events import TaskEvent, TaskEventType
 from taskgate_contracts.responses import TaskView
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import Base64Bytes, Base64UrlBytes, BaseModel
 
-from taskgate_contracts.client.arguments import ArgumentsError, Field, task_arguments
+from taskgate_client.arguments import ArgumentsError, Field, task_arguments
 
 
 class Point(BaseModel):
