@@ -16,7 +16,7 @@ import httpx
 import psutil
 from redis import Redis
 
-from tests.infrastructure import (
+from testkit.infrastructure import (
     AMQP_PORT,
     HOST,
     MANAGEMENT_URL,

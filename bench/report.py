@@ -19,7 +19,7 @@ from rich.table import Table
 from bench import infra, wrk
 from bench.run import Results
 from bench.targets import Figure
-from tests.infrastructure import MANAGEMENT_URL, RABBITMQ_PASSWORD, RABBITMQ_USER
+from testkit.infrastructure import MANAGEMENT_URL, RABBITMQ_PASSWORD, RABBITMQ_USER
 
 _DISTRIBUTIONS = (
     "taskgate-api",

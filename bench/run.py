@@ -19,8 +19,8 @@ from bench.services import service_env, start_api, start_worker
 from bench.stats import Latency
 from bench.targets import Scenario
 from taskgate_contracts.builtin import PROCESS
-from tests.infrastructure import temporary_vhost
-from tests.processes import Service, wait_ready
+from testkit.infrastructure import temporary_vhost
+from testkit.processes import Service, wait_ready
 
 GROUPS = ("delay0", "sleep", "long")
 #: The api's TASK_TIMEOUT for delay-0 and sleep jobs: far above what they take.

@@ -1,5 +1,5 @@
 """The real worker and api as child processes of the bench, as the end-to-end tests run them (the same
-`tests.processes` helpers start, await and stop them by PID), and what the bench reads off them."""
+`testkit.processes` helpers start, await and stop them by PID), and what the bench reads off them."""
 
 import os
 import threading
@@ -12,8 +12,8 @@ import httpx
 import psutil
 
 from bench.infra import REDIS_URL
-from tests.infrastructure import HOST
-from tests.processes import Service, free_port, settings_env
+from testkit.infrastructure import HOST
+from testkit.processes import Service, free_port, settings_env
 
 
 def service_env(vhost: str, **settings: str | float) -> dict[str, str]:

@@ -1,4 +1,7 @@
-"""This machine's RabbitMQ and Redis as the end-to-end tests use them: reachability, a vhost each, cleanup."""
+"""This machine's RabbitMQ and Redis as the end-to-end tests use them: reachability, a vhost each, cleanup.
+
+python -m testkit.infrastructure    # one line per missing service; exit 1 when any is missing
+"""
 
 import socket
 from collections.abc import Iterator
@@ -93,3 +96,14 @@ class TaskKeys:
         finally:
             client.close()
         self.task_ids.clear()
+
+
+def main() -> int:
+    problems = [problem for problem in (rabbitmq_problem(), redis_problem()) if problem is not None]
+    for problem in problems:
+        print(problem)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -15,7 +15,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from tests.infrastructure import AMQP_PORT, HOST, RABBITMQ_PASSWORD, RABBITMQ_USER, REDIS_URL
+from testkit.infrastructure import AMQP_PORT, HOST, RABBITMQ_PASSWORD, RABBITMQ_USER, REDIS_URL
 
 #: Seconds a stopped service gets to shut down warmly before it and its children are killed.
 _STOP_GRACE = 10.0

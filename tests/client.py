@@ -6,7 +6,7 @@ import time
 import httpx
 
 from taskgate_contracts import TaskState, TaskView
-from tests.infrastructure import TaskKeys
+from testkit.infrastructure import TaskKeys
 
 
 def connect(url: str, keys: TaskKeys) -> httpx.AsyncClient:

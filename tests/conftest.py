@@ -11,9 +11,17 @@ from pathlib import Path
 import httpx
 import pytest
 
+from testkit.infrastructure import TaskKeys, rabbitmq_problem, redis_problem, temporary_vhost
+from testkit.processes import (
+    LIVE_SERVICES,
+    Service,
+    running,
+    settings_env,
+    start_api,
+    start_worker,
+    wait_ready,
+)
 from tests.client import connect
-from tests.infrastructure import TaskKeys, rabbitmq_problem, redis_problem, temporary_vhost
-from tests.processes import LIVE_SERVICES, Service, running, settings_env, start_api, start_worker, wait_ready
 from tests.settings import IMPATIENT_TIMEOUT, MAX_DELAY, PATIENT_TIMEOUT, WORKER_TIME_LIMIT
 
 

@@ -6,9 +6,9 @@ import httpx
 import pytest
 
 from taskgate_contracts import TIME_LIMIT_EXCEEDED, FailedResponse, TaskState
+from testkit.infrastructure import TaskKeys, temporary_vhost
+from testkit.processes import Service, running, settings_env, start_api, start_worker, wait_ready
 from tests.client import connect, task_view
-from tests.infrastructure import TaskKeys, temporary_vhost
-from tests.processes import Service, running, settings_env, start_api, start_worker, wait_ready
 from tests.settings import PATIENT_TIMEOUT
 
 TIME_LIMIT = 1

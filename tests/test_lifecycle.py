@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from taskgate_contracts import SubmittedResponse, TaskEvent, TaskEventType, TaskState, TaskView
+from testkit.infrastructure import TaskKeys
+from testkit.processes import Service, running, settings_env, start_api, wait_ready
 from tests.client import connect, task_view, wait_for_state
-from tests.infrastructure import TaskKeys
-from tests.processes import Service, running, settings_env, start_api, wait_ready
 from tests.settings import IMPATIENT_TIMEOUT, MAX_DELAY
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.infrastructure import MANAGEMENT_URL, RABBITMQ_PASSWORD, RABBITMQ_USER, TaskKeys
-from tests.processes import Service, free_port, running, settings_env, wait_until
+from testkit.infrastructure import MANAGEMENT_URL, RABBITMQ_PASSWORD, RABBITMQ_USER, TaskKeys
+from testkit.processes import Service, free_port, running, settings_env, wait_until
 
 FLOWER_USER, FLOWER_PASSWORD = "watcher", "flower-test-password"
 TASK_NAME = "taskgate.process"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import Service, running, settings_env, start_api, wait_ready
+from testkit.processes import Service, running, settings_env, start_api, wait_ready
 
 #: Short enough that hundreds of generated jobs pass quickly; a pending job is cancelled (ON_TIMEOUT).
 FUZZ_TIMEOUT = 0.5

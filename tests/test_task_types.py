@@ -20,9 +20,9 @@ from taskgate_contracts import (
     UnknownTaskTypeResponse,
     ValidationErrorResponse,
 )
+from testkit.infrastructure import HOST
+from testkit.processes import Service, running, settings_env, start_worker, wait_until
 from tests.client import wait_for_state
-from tests.infrastructure import HOST
-from tests.processes import Service, running, settings_env, start_worker, wait_until
 
 TYPES = ("process", "thumbnail", "example.wordcount")
 

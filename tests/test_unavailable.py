@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from taskgate_contracts import ReadinessResponse, ServiceUnavailableResponse
-from tests.infrastructure import HOST, REDIS_DB, TaskKeys, temporary_vhost
-from tests.processes import Service, answers, free_port, running, settings_env, start_api, wait_until
+from testkit.infrastructure import HOST, REDIS_DB, TaskKeys, temporary_vhost
+from testkit.processes import Service, answers, free_port, running, settings_env, start_api, wait_until
 
 #: "At once": well under any TASK_TIMEOUT, and no hang on a dead address.
 PROMPT = 5.0

@@ -13,7 +13,7 @@ from bench.infra import Subscriptions, subscriptions
 from bench.services import api_metric, open_files, peak_rss
 from bench.stats import Latency
 from bench.targets import Figure, Scenario, at_most, equal, reported, within
-from tests.processes import Service
+from testkit.processes import Service
 
 TASK_TIMEOUT = 5
 #: Longer than TASK_TIMEOUT and than the scenarios: no job ends while they run.

@@ -12,7 +12,7 @@ from bench.baseline import Drain
 from bench.services import start_worker
 from bench.stats import Latency
 from bench.targets import Scenario, reported
-from tests.processes import Service
+from testkit.processes import Service
 
 ROUND_TRIPS = 500
 WARMUP_ROUND_TRIPS = 50

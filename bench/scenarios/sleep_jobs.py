@@ -11,7 +11,7 @@ from bench import client
 from bench.client import Answer
 from bench.services import rss_bytes, start_worker
 from bench.targets import Scenario, at_least, equal, reported
-from tests.processes import Service, wait_ready
+from testkit.processes import Service, wait_ready
 
 CONCURRENCIES = (1, 4, 16)
 JOB_SECONDS = 1

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.infrastructure import TaskKeys, rabbitmq_problem, redis_problem, temporary_vhost
-from tests.processes import Service, running, settings_env, start_worker
+from testkit.infrastructure import TaskKeys, rabbitmq_problem, redis_problem, temporary_vhost
+from testkit.processes import Service, running, settings_env, start_worker
 
 
 @pytest.fixture(scope="session")

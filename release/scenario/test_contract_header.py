@@ -14,7 +14,7 @@ from taskgate_contracts.builtin import PROCESS
 from taskgate_contracts.messages import CONTRACT_VERSION_HEADER
 from taskgate_contracts.storage import result_key
 from taskgate_ops.topology import dead_letter_name
-from tests.infrastructure import (
+from testkit.infrastructure import (
     AMQP_PORT,
     HOST,
     MANAGEMENT_URL,
@@ -23,7 +23,7 @@ from tests.infrastructure import (
     REDIS_URL,
     TaskKeys,
 )
-from tests.processes import Service, wait_until
+from testkit.processes import Service, wait_until
 
 WAIT = 30.0
 

@@ -18,16 +18,16 @@ from redis import Redis
 from taskgate_ops.bootstrap import bootstrap
 from taskgate_ops.management import ManagementApi
 from taskgate_ops.topology import build_topology
-from tests.chaos.ledger import Ledger, markdown
-from tests.chaos.servers import CHAOS_TYPES, OwnRabbitMQ, OwnRedis
-from tests.infrastructure import (
+from testkit.infrastructure import (
     HOST,
     MANAGEMENT_URL,
     RABBITMQ_PASSWORD,
     RABBITMQ_USER,
     temporary_vhost,
 )
-from tests.processes import Service, answers, running, settings_env, start_api, wait_until
+from testkit.processes import Service, answers, running, settings_env, start_api, wait_until
+from tests.chaos.ledger import Ledger, markdown
+from tests.chaos.servers import CHAOS_TYPES, OwnRabbitMQ, OwnRedis
 
 LEDGERS = pytest.StashKey[list[Ledger]]()
 #: The vhost on the test's own RabbitMQ node.

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from redis import Redis
 
+from testkit.processes import Service
 from tests.chaos.ledger import Fault, Ledger, read_runs
-from tests.processes import Service
 
 
 def children(pid: int) -> list[int]:

@@ -18,7 +18,7 @@ from uuid import uuid4
 
 from taskgate_contracts import Registry
 from taskgate_contracts.builtin import PROCESS
-from tests.infrastructure import HOST
+from testkit.infrastructure import HOST
 
 #: The faults are scored on the process type's queue: the stacks here are shaped for, and host, it alone.
 CHAOS_TYPES = Registry.of([PROCESS])

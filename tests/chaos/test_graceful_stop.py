@@ -12,11 +12,11 @@ import time
 from redis import Redis
 
 from taskgate_contracts.storage import record_key
+from testkit.processes import Service
 from tests.chaos.conftest import Stack
 from tests.chaos.faults import note_fault
 from tests.chaos.ledger import Ledger, read_runs, wait_until_settled
 from tests.chaos.load import Load
-from tests.processes import Service
 
 LONG_JOB = 3.0
 #: Seconds a stopping service may take to exit, on top of the job it lets finish.

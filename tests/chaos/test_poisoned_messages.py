@@ -20,11 +20,11 @@ from redis import Redis
 
 from taskgate_contracts.builtin import PROCESS
 from taskgate_ops.topology import dead_letter_name
+from testkit.infrastructure import AMQP_PORT, HOST, RABBITMQ_PASSWORD, RABBITMQ_USER
 from tests.chaos.conftest import Stack
 from tests.chaos.faults import note_fault
 from tests.chaos.ledger import Ledger, wait_until_settled
 from tests.chaos.load import Load
-from tests.infrastructure import AMQP_PORT, HOST, RABBITMQ_PASSWORD, RABBITMQ_USER
 
 JSON = "application/json"
 VALID_JOBS = 10
