@@ -66,8 +66,8 @@ def typecheck(session: nox.Session) -> None:
         "mypy", *sources, str(Path(EXAMPLE_PLUGIN, "src")), "testkit", "tests", "release", "noxfile.py"
     )
     # Each tests folder is checked on its own: they share module names (conftest, test_config).
-    for name in PACKAGES:
-        session.run("mypy", str(Path("packages", name, "tests")))
+    for folder in [*(Path("packages", name, "tests") for name in PACKAGES), Path(EXAMPLE_PLUGIN, "tests")]:
+        session.run("mypy", str(folder))
 
 
 @nox.session
@@ -84,6 +84,8 @@ def tests(session: nox.Session, package: str) -> None:
 def integration(session: nox.Session) -> None:
     """The real worker and api as processes on this machine's RabbitMQ and Redis, over HTTP."""
     session.install(*whole_stack(), *TEST_TOOLS, "httpx", "redis", "packaging", "schemathesis")
+    # The example plug-in's own tests first: a team's suite, run against its installed package.
+    session.run("pytest", str(Path(EXAMPLE_PLUGIN, "tests")))
     session.run("pytest", "tests", "--ignore=tests/chaos", *session.posargs)
 
 

@@ -12,6 +12,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.result import AsyncResult
 
 from taskgate_contracts.builtin.process import PROCESS
+from taskgate_contracts.builtin.thumbnail import THUMBNAIL
+from taskgate_contracts.testing import TaskTypeTests
 
 from .testing_types import SLEEPY, WRONG_RESULT
 
@@ -54,3 +56,12 @@ def test_the_task_checks_its_arguments_itself(
     assert result.state == states.FAILURE
     assert isinstance(result.result, ValueError)
     assert str(result.result) == f"invalid arguments for taskgate.process: {reason}"
+
+
+# The checks every task type should pass, on the two this package hosts (their handlers are declared here).
+class TestProcess(TaskTypeTests):
+    spec = PROCESS
+
+
+class TestThumbnail(TaskTypeTests):
+    spec = THUMBNAIL
