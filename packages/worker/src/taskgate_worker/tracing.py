@@ -25,6 +25,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from taskgate_contracts.observability import TASK_ID, TASK_TYPE, tracing_requested
 from taskgate_worker.base import HandlerTask
 from taskgate_worker.logs import SERVICE
+from taskgate_worker import transitions
 from taskgate_worker.transitions import OUTCOMES
 from taskgate_worker.version import __version__
 
@@ -61,6 +62,7 @@ def _start(**_: Any) -> None:
     # After the instrumentation's receivers: the run span, and the retry's publish headers, exist by then.
     signals.task_prerun.connect(_annotate, weak=False, dispatch_uid="taskgate-tracing-annotate")
     signals.before_task_publish.connect(_mark_retry, weak=False, dispatch_uid="taskgate-tracing-retry")
+    transitions.start_after_spans()
 
     def flush(**_: Any) -> None:
         provider.shutdown()  # the spans still batched go out before the process does

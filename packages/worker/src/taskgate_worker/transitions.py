@@ -19,15 +19,25 @@ log = logging.getLogger("taskgate_worker.tasks")
 OUTCOMES = {states.SUCCESS: "completed", states.FAILURE: "failed", states.IGNORED: "cancelled"}
 
 
+_RECEIVERS = (
+    (signals.task_received, "_received"),
+    (signals.task_prerun, "_started"),
+    (signals.task_retry, "_retried"),
+    (signals.task_postrun, "_finished"),
+)
+
+
 def install() -> None:
     """Log the transitions of every task this process runs or receives."""
-    for signal, receiver in (
-        (signals.task_received, _received),
-        (signals.task_prerun, _started),
-        (signals.task_retry, _retried),
-        (signals.task_postrun, _finished),
-    ):
-        signal.connect(receiver, weak=False, dispatch_uid=f"taskgate-{receiver.__name__}")
+    for signal, name in _RECEIVERS:
+        signal.connect(globals()[name], weak=False, dispatch_uid=f"taskgate-{name}")
+
+
+def start_after_spans() -> None:
+    """Log a task's start after the receivers connected since (the run span's): Celery calls receivers in
+    the order they were connected, and the line should name the span's trace."""
+    signals.task_prerun.disconnect(dispatch_uid="taskgate-_started")
+    install()
 
 
 def _fields(task: Task, task_id: str, retries: int | None, hostname: str | None) -> dict[str, Any]:
