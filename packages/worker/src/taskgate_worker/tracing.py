@@ -23,9 +23,9 @@ from opentelemetry.trace import Span
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from taskgate_contracts.observability import TASK_ID, TASK_TYPE, tracing_requested
+from taskgate_worker import transitions
 from taskgate_worker.base import HandlerTask
 from taskgate_worker.logs import SERVICE
-from taskgate_worker import transitions
 from taskgate_worker.transitions import OUTCOMES
 from taskgate_worker.version import __version__
 
