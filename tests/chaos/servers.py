@@ -120,10 +120,13 @@ class OwnRabbitMQ:
 
     folder: Path
     node: str = field(default_factory=lambda: f"tgchaos-{uuid4().hex[:8]}@localhost")
+    #: With `rabbitmq_prometheus` too, it serves Prometheus's metrics on `prometheus_port`.
+    prometheus: bool = False
     process: subprocess.Popen[bytes] | None = None
     amqp_port: int = 0
     management_port: int = 0
     dist_port: int = 0
+    prometheus_port: int = 0
 
     @property
     def log(self) -> Path:
@@ -138,7 +141,7 @@ class OwnRabbitMQ:
         if not (_RABBITMQ_BIN / "rabbitmq-server").exists():
             raise ServerError(f"no RabbitMQ in {_RABBITMQ_BIN}: apt-get install rabbitmq-server")
         if not self.amqp_port:
-            self.amqp_port, self.management_port, self.dist_port = _free_ports(3)
+            self.amqp_port, self.management_port, self.dist_port, self.prometheus_port = _free_ports(4)
             self._configure()
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -174,9 +177,11 @@ class OwnRabbitMQ:
 
     def _configure(self) -> None:
         (self.folder / "rabbitmq-env.conf").write_text("")
-        (self.folder / "enabled_plugins").write_text("[rabbitmq_management].\n")
+        plugins = "rabbitmq_management, rabbitmq_prometheus" if self.prometheus else "rabbitmq_management"
+        (self.folder / "enabled_plugins").write_text(f"[{plugins}].\n")
         (self.folder / "rabbitmq.conf").write_text(
             f"management.tcp.ip = {HOST}\nmanagement.tcp.port = {self.management_port}\n"
+            f"prometheus.tcp.ip = {HOST}\nprometheus.tcp.port = {self.prometheus_port}\n"
         )
 
     def _env(self) -> dict[str, str]:
