@@ -84,11 +84,14 @@ class OwnRedis:
 
     folder: Path
     port: int = field(default_factory=lambda: _free_ports(1)[0])
+    #: When set, clients must authenticate with it (`requirepass`); the URL carries it.
+    password: str | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://{HOST}:{self.port}/0"
+        credentials = f":{self.password}@" if self.password else ""
+        return f"redis://{credentials}{HOST}:{self.port}/0"
 
     @property
     def log(self) -> Path:
@@ -101,6 +104,7 @@ class OwnRedis:
             _REDIS_SERVER,
             *("--bind", HOST, "--port", str(self.port), "--dir", str(self.folder)),
             *("--appendonly", "yes", "--appendfsync", "always", "--save", ""),
+            *(("--requirepass", self.password) if self.password else ()),
         ]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
