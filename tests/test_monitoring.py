@@ -186,10 +186,9 @@ def test_a_task_cancelled_through_the_api_is_revoked_in_flower_whether_it_was_qu
     for task_id in (queued, running):
         assert httpx.delete(f"{api.url}/tasks/{task_id}", timeout=10.0).status_code == httpx.codes.ACCEPTED
 
-    for task_id in (running, queued):
-        eventually(
-            f"Flower to show {task_id} revoked",
-            lambda task_id=task_id: flower_state(flower, task_id) == "REVOKED",
-        )
+    eventually(
+        "Flower to show both revoked",
+        lambda: [flower_state(flower, task_id) for task_id in (running, queued)] == ["REVOKED", "REVOKED"],
+    )
     listed = flower_get(flower, "/api/tasks", state="REVOKED").json()
     assert {running, queued} <= set(listed)

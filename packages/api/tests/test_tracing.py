@@ -43,6 +43,7 @@ def test_the_publish_span_puts_its_w3c_context_at_the_top_of_the_message_headers
     assert (span.attributes["taskgate.task_id"], span.attributes["taskgate.task_type"]) == ("t-1", "process")
     assert span.attributes["messaging.destination.name"] == PROCESS.queue
     # Where a protocol 2 worker makes it `task.request.traceparent`, read by the Celery instrumentation.
+    assert context is not None
     version, trace_id, span_id, _ = str(headers["traceparent"]).split("-")
     assert (version, trace_id, span_id) == ("00", f"{context.trace_id:032x}", f"{context.span_id:016x}")
 
