@@ -137,6 +137,7 @@ def test_a_missing_console_script_is_named() -> None:
         executable("no-such-taskgate-script")
 
 
+@pytest.mark.usefixtures("scripts")
 def test_the_stack_logs_as_up_is_read_unless_log_format_says_otherwise(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
