@@ -183,10 +183,10 @@ class OwnRabbitMQ:
         (self.folder / "rabbitmq-env.conf").write_text("")
         plugins = "rabbitmq_management, rabbitmq_prometheus" if self.prometheus else "rabbitmq_management"
         (self.folder / "enabled_plugins").write_text(f"[{plugins}].\n")
-        (self.folder / "rabbitmq.conf").write_text(
-            f"management.tcp.ip = {HOST}\nmanagement.tcp.port = {self.management_port}\n"
-            f"prometheus.tcp.ip = {HOST}\nprometheus.tcp.port = {self.prometheus_port}\n"
-        )
+        conf = f"management.tcp.ip = {HOST}\nmanagement.tcp.port = {self.management_port}\n"
+        if self.prometheus:  # a setting of a plugin that is not enabled stops the node at boot
+            conf += f"prometheus.tcp.ip = {HOST}\nprometheus.tcp.port = {self.prometheus_port}\n"
+        (self.folder / "rabbitmq.conf").write_text(conf)
 
     def _env(self) -> dict[str, str]:
         folder = self.folder
