@@ -41,6 +41,23 @@ def testing_requirements(*names: str) -> list[str]:
     return list(dict.fromkeys([*TEST_TOOLS, *extras]))
 
 
+def require_programs(session: nox.Session, **packages: str) -> None:
+    """Debian's packages for the programs named (`promtool="prometheus"`) that are missing, installed with
+    apt-get as .ci/run does: the tests drive the real tools."""
+    missing = sorted({package for program, package in packages.items() if shutil.which(program) is None})
+    if missing:
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, external=True)
+
+
+#: What the end-to-end tests drive beside the services: Prometheus (test_watching) and Chromium
+#: (test_docs_page), the Debian packages.
+E2E_PROGRAMS = {"prometheus": "prometheus", "chromium": "chromium"}
+#: Python packages the end-to-end tests need beside the stack: the browser driver, the OTLP receiver's
+#: messages, YAML for Prometheus's configuration.
+E2E_TOOLS = ("httpx", "redis", "packaging", "schemathesis", "playwright", "opentelemetry-proto", "pyyaml")
+
+
 def install_all_editable(session: nox.Session) -> None:
     """Every package editable (and the example plug-in), with every package's test dependencies."""
     editable = [arg for requirement in whole_stack() for arg in ("-e", requirement)]
@@ -60,7 +77,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over every package's sources and tests, the root tests and this file."""
     install_all_editable(session)
-    session.install("mypy", "nox", "httpx", "redis", "packaging", "schemathesis")
+    session.install("mypy", "nox", *E2E_TOOLS, "types-PyYAML")
     sources = [str(Path("packages", name, "src")) for name in PACKAGES]
     session.run(
         "mypy", *sources, str(Path(EXAMPLE_PLUGIN, "src")), "testkit", "tests", "release", "noxfile.py"
@@ -76,6 +93,8 @@ def tests(session: nox.Session, package: str) -> None:
     """One package's own tests in a venv that holds only it, contracts and its test tools."""
     requirements = [package_dir(name) for name in dict.fromkeys(("contracts", package))]
     session.install(*requirements, *testing_requirements(package))
+    if package == "ops":  # the alert rules are checked and unit-tested with promtool
+        require_programs(session, promtool="prometheus")
     # Exit code 5 (nothing collected) stays a failure: an empty suite must never pass.
     session.run("pytest", str(Path("packages", package, "tests")), *session.posargs)
 
@@ -83,7 +102,8 @@ def tests(session: nox.Session, package: str) -> None:
 @nox.session
 def integration(session: nox.Session) -> None:
     """The real worker and api as processes on this machine's RabbitMQ and Redis, over HTTP."""
-    session.install(*whole_stack(), *TEST_TOOLS, "httpx", "redis", "packaging", "schemathesis")
+    require_programs(session, **E2E_PROGRAMS)
+    session.install(*whole_stack(), *TEST_TOOLS, *E2E_TOOLS)
     # The example plug-in's own tests first: a team's suite, run against its installed package.
     session.run("pytest", str(Path(EXAMPLE_PLUGIN, "tests")))
     session.run("pytest", "tests", "--ignore=tests/chaos", *session.posargs)
@@ -98,10 +118,10 @@ def chaos(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def screenshots(session: nox.Session) -> None:
-    """Flower's task list and RabbitMQ's queue page on a live native stack, into docs/images/."""
+    """Flower's task list (a cancelled task REVOKED), RabbitMQ's queue page and /docs offline, on a live
+    native stack, into docs/images/."""
+    require_programs(session, chromium="chromium")
     chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():
-        session.error("Debian's chromium is needed: apt-get install -y chromium")
     session.install(*whole_stack(), "playwright", "httpx", "redis")
     script = "packages/ops/scripts/screenshots.py"
     session.run("python", script, "--chromium", str(chromium), "--out", "docs/images")

@@ -32,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
         help="run only this group of scenarios (repeatable); the raw-Celery baseline always runs",
     )
     parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="also run the delay-0 scenarios with tracing on (OTLP to a receiver in the bench), same targets",
+    )
+    parser.add_argument(
         "--results", type=Path, default=ROOT / "bench" / "results", help="where the JSON goes"
     )
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "images" / "bench.png", help="the PNG")
@@ -58,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"service logs: {logs}")
     started, clock, load = datetime.now(UTC), time.perf_counter(), os.getloadavg()
     try:
-        results = run(set(groups), logs)
+        results = run(set(groups), logs, traced=args.tracing)
     except RuntimeError as exc:  # a service that did not start or died, with the end of its log
         console.print(f"[red]a service failed: {exc}[/red]")
         return 2

@@ -18,6 +18,7 @@ from bench.scenarios import delay_zero, long_jobs, raw_celery, sleep_jobs
 from bench.services import service_env, start_api, start_worker
 from bench.stats import Latency
 from bench.targets import Scenario
+from bench.tracing import LABEL, Traced
 from taskgate_contracts.builtin import PROCESS
 from testkit.infrastructure import temporary_vhost
 from testkit.processes import Service, wait_ready
@@ -37,7 +38,8 @@ class Results:
     baseline: dict[str, Any] = field(default_factory=dict)
 
 
-def run(groups: set[str], logs: Path) -> Results:
+def run(groups: set[str], logs: Path, traced: bool = False) -> Results:
+    """The groups' scenarios; with `traced`, the delay-0 ones once more on a traced api and worker."""
     results = Results()
     with infra.reserved_redis() as redis, temporary_vhost() as vhost, ExitStack() as running:
         worker_env = service_env(vhost, task_time_limit=_WORKER_TIME_LIMIT)
@@ -56,6 +58,8 @@ def run(groups: set[str], logs: Path) -> Results:
             if "delay0" in groups:
                 _delay_zero(api, latency, drain, results)
             worker.stop()
+            if traced and "delay0" in groups:
+                _delay_zero_traced(vhost, worker_env, logs, latency, drain, results)
             if "sleep" in groups:
                 results.scenarios += [
                     sleep_jobs.measure(api, worker_env, logs, concurrency)
@@ -79,6 +83,31 @@ def _delay_zero(api: Service, latency: Latency, drain: Drain, results: Results) 
         delay_zero.curve_point(api.url, connections) for connections in delay_zero.CURVE_CONNECTIONS
     ]
     results.curve.sort(key=lambda point: int(point["clients"]))
+
+
+def _delay_zero_traced(
+    vhost: str, worker_env: dict[str, str], logs: Path, latency: Latency, drain: Drain, results: Results
+) -> None:
+    """The delay-0 scenarios with the api and the worker tracing every request and task, held to the same
+    targets and baseline; their names say so. No points of the curve: the plot is of the untraced api."""
+    with Traced() as traced:
+        worker = start_worker({**worker_env, **traced.environment}, logs, concurrency=1)
+        api_env = {**service_env(vhost, task_timeout=_PATIENT_TIMEOUT), **traced.environment}
+        api = start_api("api-traced", api_env, logs)
+        try:
+            wait_ready(api, worker)
+            scenarios = [delay_zero.sequential(api.url, latency)[0]]
+            scenarios += [
+                delay_zero.under_load(api.url, connections, drain)[0]
+                for connections in delay_zero.TARGET_CONNECTIONS
+            ]
+        finally:
+            api.stop()
+            worker.stop()
+        for scenario in scenarios:
+            scenario.name = f"{scenario.name}, {LABEL}"
+        scenarios[-1].add(traced.exported())
+        results.scenarios += scenarios
 
 
 def _long_jobs(

@@ -159,3 +159,36 @@ def test_the_management_api_shows_the_task_pidbox_and_event_queues(
         queues
     )
     assert any(re.fullmatch(r"celeryev\.[0-9a-f-]{36}", name) for name in queues), queues
+
+
+def flower_state(flower: Service, task_id: str) -> str | None:
+    response = flower_get(flower, f"/api/task/info/{task_id}")
+    return response.json().get("state") if response.status_code == httpx.codes.OK else None
+
+
+def test_a_task_cancelled_through_the_api_is_revoked_in_flower_whether_it_was_queued_or_running(
+    flower: Service, api: Service, task_keys: TaskKeys
+) -> None:
+    def submit(delay: float) -> str:
+        response = httpx.post(f"{api.url}/tasks", json={"delay": delay}, timeout=10.0)
+        assert response.status_code == httpx.codes.ACCEPTED, response.text
+        task_id: str = response.json()["task_id"]
+        task_keys.add(task_id)
+        return task_id
+
+    def status(task_id: str) -> str:
+        return str(httpx.get(f"{api.url}/tasks/{task_id}", timeout=10.0).json()["status"])
+
+    running = submit(6)
+    eventually("the first task to run", lambda: status(running) == "running")
+    queued = submit(1)  # behind the running one: the worker has one process
+    assert status(queued) == "queued"
+    for task_id in (queued, running):
+        assert httpx.delete(f"{api.url}/tasks/{task_id}", timeout=10.0).status_code == httpx.codes.ACCEPTED
+
+    eventually(
+        "Flower to show both revoked",
+        lambda: [flower_state(flower, task_id) for task_id in (running, queued)] == ["REVOKED", "REVOKED"],
+    )
+    listed = flower_get(flower, "/api/tasks", state="REVOKED").json()
+    assert {running, queued} <= set(listed)

@@ -84,11 +84,14 @@ class OwnRedis:
 
     folder: Path
     port: int = field(default_factory=lambda: _free_ports(1)[0])
+    #: When set, clients must authenticate with it (`requirepass`); the URL carries it.
+    password: str | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://{HOST}:{self.port}/0"
+        credentials = f":{self.password}@" if self.password else ""
+        return f"redis://{credentials}{HOST}:{self.port}/0"
 
     @property
     def log(self) -> Path:
@@ -101,6 +104,7 @@ class OwnRedis:
             _REDIS_SERVER,
             *("--bind", HOST, "--port", str(self.port), "--dir", str(self.folder)),
             *("--appendonly", "yes", "--appendfsync", "always", "--save", ""),
+            *(("--requirepass", self.password) if self.password else ()),
         ]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -120,10 +124,13 @@ class OwnRabbitMQ:
 
     folder: Path
     node: str = field(default_factory=lambda: f"tgchaos-{uuid4().hex[:8]}@localhost")
+    #: With `rabbitmq_prometheus` too, it serves Prometheus's metrics on `prometheus_port`.
+    prometheus: bool = False
     process: subprocess.Popen[bytes] | None = None
     amqp_port: int = 0
     management_port: int = 0
     dist_port: int = 0
+    prometheus_port: int = 0
 
     @property
     def log(self) -> Path:
@@ -138,7 +145,7 @@ class OwnRabbitMQ:
         if not (_RABBITMQ_BIN / "rabbitmq-server").exists():
             raise ServerError(f"no RabbitMQ in {_RABBITMQ_BIN}: apt-get install rabbitmq-server")
         if not self.amqp_port:
-            self.amqp_port, self.management_port, self.dist_port = _free_ports(3)
+            self.amqp_port, self.management_port, self.dist_port, self.prometheus_port = _free_ports(4)
             self._configure()
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -174,10 +181,12 @@ class OwnRabbitMQ:
 
     def _configure(self) -> None:
         (self.folder / "rabbitmq-env.conf").write_text("")
-        (self.folder / "enabled_plugins").write_text("[rabbitmq_management].\n")
-        (self.folder / "rabbitmq.conf").write_text(
-            f"management.tcp.ip = {HOST}\nmanagement.tcp.port = {self.management_port}\n"
-        )
+        plugins = "rabbitmq_management, rabbitmq_prometheus" if self.prometheus else "rabbitmq_management"
+        (self.folder / "enabled_plugins").write_text(f"[{plugins}].\n")
+        conf = f"management.tcp.ip = {HOST}\nmanagement.tcp.port = {self.management_port}\n"
+        if self.prometheus:  # a setting of a plugin that is not enabled stops the node at boot
+            conf += f"prometheus.tcp.ip = {HOST}\nprometheus.tcp.port = {self.prometheus_port}\n"
+        (self.folder / "rabbitmq.conf").write_text(conf)
 
     def _env(self) -> dict[str, str]:
         folder = self.folder

@@ -31,7 +31,6 @@ def keyed_client(unreachable_settings: ApiSettings) -> Iterator[TestClient]:
         ("GET", "/tasks/6f1c0000-0000-0000-0000-000000000000/events"),
         ("GET", "/readyz"),
         ("GET", "/metrics"),
-        ("GET", "/openapi.json"),
     ],
 )
 @pytest.mark.parametrize("authorization", [None, "Bearer wrong", "Basic k-one", "k-one", "Bearer "])
@@ -49,6 +48,28 @@ def test_liveness_needs_no_key(keyed_client: TestClient) -> None:
     assert keyed_client.get("/healthz").status_code == 200
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/docs", "/redoc", "/openapi.json", "/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"],
+)
+def test_a_person_reads_the_documentation_without_a_key(keyed_client: TestClient, path: str) -> None:
+    assert keyed_client.get(path).status_code == 200
+
+
+def test_swagger_ui_offers_the_bearer_key_and_keeps_it(keyed_client: TestClient) -> None:
+    page = keyed_client.get("/docs").text
+    assert '"persistAuthorization": true' in page
+    assert keyed_client.get("/openapi.json").json()["components"]["securitySchemes"]["apiKey"] == {
+        "type": "http",
+        "scheme": "bearer",
+    }
+
+
+def test_only_the_documentation_assets_are_open(keyed_client: TestClient) -> None:
+    assert keyed_client.get("/docs/assetsx").status_code == 401
+    assert keyed_client.get("/docsx").status_code == 401
+
+
 @pytest.mark.parametrize("key", ["k-one", "k-two"])
 def test_any_configured_key_is_let_through(keyed_client: TestClient, key: str) -> None:
     response = keyed_client.post("/process", json={"delay": -1}, headers={"Authorization": f"Bearer {key}"})
@@ -56,7 +77,7 @@ def test_any_configured_key_is_let_through(keyed_client: TestClient, key: str) -
 
 
 def test_openapi_documents_the_key(keyed_client: TestClient) -> None:
-    spec = keyed_client.get("/openapi.json", headers={"Authorization": "Bearer k-one"}).json()
+    spec = keyed_client.get("/openapi.json").json()
     assert spec["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():

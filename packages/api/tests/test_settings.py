@@ -20,6 +20,9 @@ WRONG = {
     "THUMBNAIL_MAX_PIXELS": ("0", "greater than 0"),
     "PORT_AMQP": ("99999", "less than 65536"),
     "ENVIRONMENT": ("staging", "'development' or 'production'"),
+    "LOG_FORMAT": ("xml", "'json' or 'text'"),
+    "OTEL_TRACES_EXPORTER": ("zipkin", "use otlp (over HTTP) or none"),
+    "OTEL_EXPORTER_OTLP_PROTOCOL": ("grpc", "use http/protobuf"),
 }
 
 

@@ -3,6 +3,7 @@
 /healthz needs neither RabbitMQ nor Redis, so the processes run against addresses where nothing listens.
 """
 
+import json
 import os
 import signal
 import socket
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from taskgate_api.server import supervisor
 
 HOST = "127.0.0.1"
 #: What the api processes need to start: no service has to be reachable for /healthz.
@@ -125,3 +128,20 @@ def test_a_port_in_use_is_refused_at_once() -> None:
         _, stderr = supervisor.communicate(timeout=30)
     assert supervisor.returncode == 1
     assert "cannot listen on" in stderr
+
+
+@pytest.mark.parametrize(("log_format", "expected"), [("json", "json"), ("text", "text")])
+def test_the_supervisors_own_lines_follow_log_format(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], log_format: str, expected: str
+) -> None:
+    monkeypatch.setenv("LOG_FORMAT", log_format)
+    supervisor._say("2 processes on http://127.0.0.1:8000")
+    line = capsys.readouterr().err.strip()
+    if expected == "json":
+        record = json.loads(line)
+        assert (record["service"], record["message"]) == (
+            "taskgate-api",
+            "2 processes on http://127.0.0.1:8000",
+        )
+    else:
+        assert line == "taskgate-api: 2 processes on http://127.0.0.1:8000"

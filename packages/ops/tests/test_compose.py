@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from taskgate_contracts import discover
+from taskgate_ops.monitoring import ALERT_RULES, DASHBOARD
 from taskgate_ops.rendering import DEFINITIONS_MOUNT, rendered_files
 from taskgate_ops.topology import DEFAULT_VHOST
 
@@ -24,7 +25,13 @@ HEALTH_PROBES = {
     "api": "http://127.0.0.1:8000/healthz",
     "worker": "celery -A taskgate_worker.app inspect ping",
     "flower": "http://127.0.0.1:5555/healthcheck",
+    "prometheus": "http://127.0.0.1:9090/-/ready",
+    "grafana": "http://127.0.0.1:3000/api/health",
 }
+#: Where compose mounts the rules and the dashboard from: the files the ops wheel ships.
+SHIPPED = "packages/ops/src/taskgate_ops/monitoring"
+#: Opt-in services: `docker compose --profile monitoring up`.
+MONITORING = {"prometheus", "grafana"}
 
 
 def env_example() -> dict[str, str]:
@@ -38,7 +45,14 @@ def published(service: str) -> set[int]:
 
 
 def test_every_service_is_there() -> None:
-    assert set(SERVICES) == {"rabbitmq", "rabbitmq-user", "redis", "api", "worker", "flower"}
+    assert set(SERVICES) == {"rabbitmq", "rabbitmq-user", "redis", "api", "worker", "flower", *MONITORING}
+
+
+def test_monitoring_is_opt_in() -> None:
+    profiled = {name for name, service in SERVICES.items() if "profiles" in service}
+    assert profiled == MONITORING
+    for name in MONITORING:
+        assert SERVICES[name]["profiles"] == ["monitoring"]
 
 
 def test_the_seed_ports_are_published() -> None:
@@ -81,11 +95,18 @@ def test_every_variable_compose_uses_is_documented_in_env_example() -> None:
 
 
 def test_secrets_are_required_and_only_placeholders_are_committed() -> None:
-    for secret in ("RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS", "REDIS_PASSWORD", "FLOWER_BASIC_AUTH"):
+    for secret in (
+        "RABBITMQ_DEFAULT_USER",
+        "RABBITMQ_DEFAULT_PASS",
+        "REDIS_PASSWORD",
+        "FLOWER_BASIC_AUTH",
+        "GRAFANA_ADMIN_PASSWORD",
+    ):
         assert f"${{{secret}:?set it in .env}}" in COMPOSE_TEXT
         assert f"${{{secret}:-" not in COMPOSE_TEXT
     values = env_example()
-    assert values["RABBITMQ_DEFAULT_PASS"] == values["REDIS_PASSWORD"] == "changethis"
+    assert values["RABBITMQ_DEFAULT_PASS"] == values["REDIS_PASSWORD"] == values["GRAFANA_ADMIN_PASSWORD"]
+    assert values["REDIS_PASSWORD"] == "changethis"
     assert values["FLOWER_BASIC_AUTH"].endswith(":changethis")
 
 
@@ -142,3 +163,64 @@ def test_each_dockerfile_is_multi_stage_slim_non_root_and_runs_a_console_script(
     script = yaml.safe_load(entrypoint)[0]
     pyproject = tomllib.loads((ROOT / "packages" / package / "pyproject.toml").read_text(encoding="utf-8"))
     assert script in pyproject["project"]["scripts"]
+
+
+def _mounts(service: str) -> dict[str, str]:
+    volumes = SERVICES[service]["volumes"]
+    return dict(volume.split(":")[:2] for volume in volumes if volume.startswith("./"))
+
+
+def test_prometheus_loads_the_shipped_rules_and_scrapes_the_api_flower_and_rabbitmq() -> None:
+    mounts = _mounts("prometheus")
+    assert mounts[f"./{SHIPPED}/alerts.yml"] == "/etc/prometheus/alerts.yml"
+    assert (ROOT / SHIPPED / "alerts.yml").read_bytes() == ALERT_RULES.read_bytes()
+    config_path = next(host for host, inside in mounts.items() if inside == "/etc/prometheus/prometheus.yml")
+    config = yaml.safe_load((ROOT / config_path).read_text(encoding="utf-8"))
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+    targets = {
+        job["job_name"]: (job["static_configs"][0]["targets"], job["metrics_path"])
+        for job in config["scrape_configs"]
+    }
+    assert targets == {
+        "api": (["api:8000"], "/metrics"),
+        "flower": (["flower:5555"], "/metrics"),
+        "rabbitmq": (["rabbitmq:15692"], "/metrics/per-object"),
+    }
+    # RabbitMQ serves those metrics through the plugin the rendered files enable.
+    assert "rabbitmq_prometheus" in rendered_files(DEFAULT_VHOST, discover())["enabled_plugins"]
+
+
+def test_prometheus_takes_its_api_key_from_the_environment() -> None:
+    prometheus = SERVICES["prometheus"]
+    assert prometheus["environment"]["METRICS_API_KEY"] == "${METRICS_API_KEY:-}"
+    assert "/prometheus/api-key" in " ".join(prometheus["entrypoint"])
+    config = yaml.safe_load((ROOT / "packages/ops/monitoring/prometheus.yml").read_text(encoding="utf-8"))
+    (api,) = [job for job in config["scrape_configs"] if job["job_name"] == "api"]
+    assert api["authorization"] == {"credentials_file": "/prometheus/api-key"}
+
+
+def test_grafana_is_provisioned_with_the_datasource_and_the_shipped_dashboard() -> None:
+    mounts = _mounts("grafana")
+    assert mounts[f"./{SHIPPED}/dashboard.json"] == "/var/lib/grafana/dashboards/taskgate.json"
+    assert (ROOT / SHIPPED / "dashboard.json").read_bytes() == DASHBOARD.read_bytes()
+    by_target = {inside: host for host, inside in mounts.items()}
+    provider = yaml.safe_load(
+        (ROOT / by_target["/etc/grafana/provisioning/dashboards/taskgate.yml"]).read_text(encoding="utf-8")
+    )
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+    datasources = yaml.safe_load(
+        (ROOT / by_target["/etc/grafana/provisioning/datasources/taskgate.yml"]).read_text(encoding="utf-8")
+    )
+    (source,) = datasources["datasources"]
+    assert (source["type"], source["url"], source["isDefault"]) == (
+        "prometheus",
+        "http://prometheus:9090",
+        True,
+    )
+
+
+def test_the_built_services_log_json_and_trace_when_a_collector_is_named() -> None:
+    for name in BUILT:
+        environment = SERVICES[name]["environment"]
+        assert environment["LOG_FORMAT"] == "${LOG_FORMAT:-json}"
+        assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "${OTEL_EXPORTER_OTLP_ENDPOINT:-}"

@@ -29,7 +29,7 @@ def test_the_launch_carries_credentials_and_persistence(tmp_path: Path) -> None:
     launch = flower_launch(
         settings(flower_basic_auth="admin:pw", flower_db=tmp_path / "flower.db"), 5555, "0.0.0.0", False, {}
     )
-    assert launch.argv[:4] == [sys.executable, "-m", "celery", "flower"]
+    assert launch.argv[:4] == [sys.executable, "-m", "taskgate_ops.flowerprocess", "flower"]
     assert {"--port=5555", "--address=0.0.0.0", "--persistent=True", f"--db={tmp_path / 'flower.db'}"} <= set(
         launch.argv
     )

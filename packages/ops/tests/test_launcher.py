@@ -135,3 +135,17 @@ def test_up_refuses_to_run_flower_without_credentials(monkeypatch: pytest.Monkey
 def test_a_missing_console_script_is_named() -> None:
     with pytest.raises(LaunchError, match="no-such-taskgate-script is not installed"):
         executable("no-such-taskgate-script")
+
+
+@pytest.mark.usefixtures("scripts")
+def test_the_stack_logs_as_up_is_read_unless_log_format_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("LOG_FORMAT", raising=False)
+    assert {spec.env["LOG_FORMAT"] for spec in stack(8000, 5555, None, False, None, "json") if spec.env} == {
+        "json"
+    }
+    monkeypatch.setenv("LOG_FORMAT", "text")
+    assert {spec.env["LOG_FORMAT"] for spec in stack(8000, 5555, None, False, None, "json") if spec.env} == {
+        "text"
+    }

@@ -62,6 +62,8 @@ def _stopped_with_one_line(finished: subprocess.CompletedProcess[str]) -> str:
         ),
         ("WORKER_TASKS", "report", "cannot host task type 'report': it is not installed"),
         ("WORKER_QUEUES", "reports", "cannot host queue 'reports': no installed task type uses it"),
+        ("LOG_FORMAT", "xml", "invalid setting LOG_FORMAT: Input should be 'json' or 'text'"),
+        ("OTEL_TRACES_EXPORTER", "jaeger", "invalid setting OTEL_TRACES_EXPORTER: 'jaeger' is not supported"),
     ],
 )
 def test_wrong_setting_stops_the_worker_with_one_line(

@@ -47,17 +47,20 @@ def main(argv: list[str] | None = None) -> None:
     # Imported only here, so a supervisor of several api processes never loads the api itself.
     from pydantic import ValidationError
 
+    from taskgate_api import logs
     from taskgate_api.app import create_app
     from taskgate_api.http.documentation import DocumentationError
     from taskgate_api.server.serving import serve
     from taskgate_contracts import RegistryError, describe_settings_error
+    from taskgate_contracts.observability import TracingSettingError
 
     try:
         app = create_app()
     except ValidationError as error:
         parser.exit(2, describe_settings_error(error) + "\n")
-    except (RegistryError, DocumentationError) as error:
+    except (RegistryError, DocumentationError, TracingSettingError) as error:
         parser.exit(2, f"{error}\n")
+    logs.configure(app.state.settings.chosen_log_format(), args.log_level)
     serve(listen, app, reuse_port=args.reuse_port)
 
 

@@ -26,7 +26,9 @@ from taskgate_api.http import documentation, errors
 from taskgate_api.http.counting import CountRequests
 from taskgate_api.http.dependencies import Services
 from taskgate_api.http.guards import LimitBody, RequireApiKey
+from taskgate_api.http.requestlog import LogRequests
 from taskgate_api.http.routes import health, seed, tasks, tasktypes
+from taskgate_api.tracing import Tracing
 from taskgate_api.version import __version__
 from taskgate_contracts import Registry, discover
 
@@ -62,11 +64,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     subscriber = Redis.from_url(
         url, health_check_interval=15, socket_keepalive=True, socket_connect_timeout=connect_timeout
     )
+    tracing: Tracing | None = app.state.tracing
     producer = create_producer(settings, task_types.queues())
-    sender = TaskSender(producer, settings, task_types.queues())
-    services = wire(settings, task_types, redis, _redis_address(url), ResultHub(subscriber), producer, sender)
+    sender = TaskSender(producer, settings, task_types.queues(), tracing)
+    hub = ResultHub(subscriber, tracing)
+    services = wire(settings, task_types, redis, _redis_address(url), hub, producer, sender)
     app.state.services = services
-    hub = services.submitter.hub
     await _open_connections(redis)
     app.state.loop = asyncio.get_running_loop()
     async with anyio.create_task_group() as background:
@@ -123,23 +126,40 @@ def stop_waiting(app: FastAPI) -> None:
         loop.call_soon_threadsafe(services.submitter.hub.stop_waiting)
 
 
+def _trace_requests(app: FastAPI, tracing: Tracing) -> None:
+    """A server span for every request but the probes' and scrapes' (noise in a job's trace), outermost,
+    so the request's log line and the engine's spans find it current."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor  # loaded only when traced
+
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=tracing.provider,
+        excluded_urls="/healthz,/readyz,/metrics",
+        # A span per ASGI message would double a trace's size and say nothing the server span does not.
+        exclude_spans=["receive", "send"],
+    )
+
+
 def create_app(settings: ApiSettings | None = None, registry: Registry | None = None) -> FastAPI:
     """The api for `settings` (else read from the environment) and the task types of `registry` (else
-    every installed one). Raises RegistryError, DocumentationError when two models share a name in the
-    OpenAPI document, or pydantic's ValidationError for a wrong setting of a task type."""
+    every installed one), traced when the OTEL_* variables ask for it. Raises RegistryError,
+    DocumentationError when two models share a name in the OpenAPI document, pydantic's ValidationError
+    for a wrong setting of a task type, or TracingSettingError for an OTEL_* variable it cannot honour."""
     settings = settings or ApiSettings()
     task_types = TaskTypes.load(registry or discover(), environment())
-    app = FastAPI(
+    tracing = Tracing.from_environment()
+    app = documentation.offline_app(
         title="taskgate",
         version=__version__,
         summary="Run jobs on Celery workers through RabbitMQ; results and progress in Redis.",
         lifespan=_lifespan,
-        # FastAPI's own OpenTelemetry hooks cost every request a look at the environment; the api's
-        # metrics are Prometheus's (/metrics).
+        # FastAPI's own OpenTelemetry hooks cost every request a look at the environment; traces come
+        # from the contrib instrumentation when OTEL_* asks for them, metrics from Prometheus (/metrics).
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.task_types = task_types
+    app.state.tracing = tracing
     if seed.SEED_TASK_TYPE in task_types:
         app.include_router(seed.router(task_types[seed.SEED_TASK_TYPE]))
     app.include_router(tasktypes.router(task_types))
@@ -151,6 +171,10 @@ def create_app(settings: ApiSettings | None = None, registry: Registry | None = 
     app.add_middleware(LimitBody, limit=settings.max_body_bytes)
     if settings.api_keys:
         app.add_middleware(RequireApiKey, keys=settings.api_keys)
+    # Outside the key: a refused request is logged too, with its request id.
+    app.add_middleware(LogRequests, traced=tracing is not None)
+    if tracing is not None:
+        _trace_requests(app, tracing)
     documentation.describe_deployment(app, settings, task_types)
     app.openapi()  # made now, so a document that cannot be made stops the api at start, not on a request
     return app

@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from taskgate_contracts import Connections
+from taskgate_contracts.observability import Observability
 from taskgate_contracts.tasks import environment as task_environment
 
 #: Where the api's settings, and its task types' settings, are read from beside the environment.
@@ -19,7 +20,7 @@ def environment() -> dict[str, str]:
     return task_environment(dotenv_values(ENV_FILE), os.environ)
 
 
-class ApiSettings(BaseSettings, Connections):
+class ApiSettings(BaseSettings, Connections, Observability):
     model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore")
 
     task_timeout: float = Field(

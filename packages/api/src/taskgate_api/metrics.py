@@ -4,6 +4,7 @@ consumers (read from RabbitMQ when /metrics is scraped)."""
 
 import asyncio
 import os
+import resource
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -58,6 +59,14 @@ WAITING_TASKS = Gauge(
     "Tasks requests are waiting for or following, sampled every second (summed over the api's processes).",
     multiprocess_mode="livesum",
 )
+WAITING_CAPACITY = Gauge(
+    "taskgate_waiting_capacity",
+    "Requests the api can hold open at once: each holds a connection, so each process's open-file limit, "
+    "less a reserve for its own files and clients (summed over the api's processes).",
+    multiprocess_mode="livesum",
+)
+#: Descriptors a process keeps for what is not a client's connection: Redis, RabbitMQ, its own files.
+_FILE_RESERVE = 100
 
 #: How often the waiting gauge is sampled: setting it on every request would cost each request twice.
 _SAMPLE_SECONDS = 1.0
@@ -88,7 +97,9 @@ def figures(task: str) -> TaskFigures:
 
 
 async def report_waiting(waiting: Callable[[], int]) -> None:
-    """Keep the waiting gauge current until cancelled."""
+    """Keep the waiting gauge current until cancelled; the capacity it is held to is set once."""
+    soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    WAITING_CAPACITY.set(max(soft_limit - _FILE_RESERVE, 0))
     while True:
         WAITING_TASKS.set(waiting())
         await asyncio.sleep(_SAMPLE_SECONDS)

@@ -131,7 +131,8 @@ def up(
         if not insecure_dev:
             require_credentials(settings)
         require(settings, BEFORE_BOOTSTRAP)
-        processes = stack(api_port, flower_port, concurrency, insecure_dev, worker_queues)
+        log_format = settings.chosen_log_format(sys.stdout)
+        processes = stack(api_port, flower_port, concurrency, insecure_dev, worker_queues, log_format)
         apply_topology(settings, registry)
         require(settings, AFTER_BOOTSTRAP)
     except (SettingsError, LaunchError) as exc:

@@ -9,6 +9,7 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from taskgate_contracts import Connections
+from taskgate_contracts.observability import Observability
 
 #: Placeholders that ship in `.env.example`; a production Flower refuses them like any missing secret.
 _PLACEHOLDER_PASSWORDS = frozenset({"changethis", "change-me", "admin", "password"})
@@ -18,7 +19,7 @@ class SettingsError(Exception):
     """The environment holds a value ops cannot work with; the message is one line naming it."""
 
 
-class OpsSettings(BaseSettings, Connections):
+class OpsSettings(BaseSettings, Connections, Observability):
     # Empty variables (as a copied `.env.example` leaves them) mean "use the default".
     model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
 

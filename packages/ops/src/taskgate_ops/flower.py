@@ -48,7 +48,8 @@ def flower_launch(
     argv = [
         sys.executable,
         "-m",
-        "celery",
+        # `celery flower`, with Flower's log lines in LOG_FORMAT.
+        "taskgate_ops.flowerprocess",
         "flower",
         f"--port={port}",
         f"--address={address}",

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from taskgate_contracts.observability import LogFormat
 from taskgate_ops.config import OpsSettings
 from taskgate_ops.doctor import CHECKS, Status
 from taskgate_ops.supervisor import ProcessSpec
@@ -58,10 +59,13 @@ def stack(
     concurrency: int | None,
     insecure_dev: bool,
     worker_queues: Sequence[str] | None,
+    log_format: LogFormat = "text",
 ) -> list[ProcessSpec]:
-    """The processes of `up`: the workers (see `workers`), the api and Flower."""
+    """The processes of `up`: the workers (see `workers`), the api and Flower, logging in `log_format`."""
     # Unbuffered, so each line shows up in the merged log when it is written, not when a buffer fills.
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # The children write to a pipe, not a terminal: they log as `up`'s own output is read, unless
+    # LOG_FORMAT says otherwise.
+    env = {"LOG_FORMAT": log_format, **os.environ, "PYTHONUNBUFFERED": "1"}
     # A native stack serves this machine only, as a developer's laptop should.
     api = [executable("taskgate-api"), "--host", "127.0.0.1", "--port", str(api_port)]
     flower = [executable("taskgate-ops"), "flower", "--address", "127.0.0.1", "--port", str(flower_port)]

@@ -7,7 +7,8 @@ arguments and a `RunningTask`, and returns the handler's result model as JSON.
 A cancelled task (the api marks it in Redis) is skipped when it comes up, or stops when its handler next
 reports progress or asks. A running task then stores itself as revoked — again, after the api did: a
 progress report may have overwritten the api's state in the moment between the check and the report.
-Celery's `Ignore` ends it without storing anything else.
+Either way the worker sends the `task-revoked` event, so Flower lists the task as REVOKED, as it would one
+revoked through Celery; Celery's `Ignore` then ends it without storing or sending anything else.
 
 Retries are Celery's autoretry, set from the type's retry policy: a transient exception raised by the
 handler sends the task back to its queue after an exponential backoff with full jitter, until its
@@ -43,11 +44,14 @@ class HandlerTask(Task):  # type: ignore[misc]  # Celery is untyped
     def run(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         arguments = validated_arguments(self.spec, self.validation_context, args, kwargs)
         if note_start(self):
-            raise Ignore()  # nothing was written since the api stored it cancelled: that state stands
+            # Nothing was written since the api stored it cancelled: that state stands.
+            self._announce_revoked()
+            raise Ignore()
         try:
             result = type(self).handler(arguments, RunningTask(self, self.task_settings))
         except TaskCancelled:
             self.backend.mark_as_revoked(self.request.id, CANCELLED_REASON, request=self.request)
+            self._announce_revoked()
             raise Ignore() from None
         expected = self.spec.result
         if not isinstance(result, expected):
@@ -57,6 +61,11 @@ class HandlerTask(Task):  # type: ignore[misc]  # Celery is untyped
             )
         dumped: dict[str, Any] = result.model_dump(mode="json")
         return dumped
+
+    def _announce_revoked(self) -> None:
+        """Tell the event followers (Flower) the task was revoked; Celery sends nothing on `Ignore`."""
+        if self.app.conf.worker_send_task_events and not self.request.is_eager:
+            self.send_event("task-revoked", terminated=False, signum=None, expired=False)
 
     def arguments_problem(self, args: list[Any], kwargs: dict[str, Any]) -> str | None:
         """Why the arguments of a message would fail this task, or None when they fit."""

@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from taskgate_contracts import Connections, TaskSpec, describe_settings_error
+from taskgate_contracts.observability import Observability
 from taskgate_contracts.tasks import environment as task_environment
 
 #: Read from the working directory, as pydantic-settings reads it for the worker's own settings.
@@ -29,7 +30,7 @@ class InvalidSettingsError(StartupError):
 Names = Annotated[tuple[str, ...], NoDecode]
 
 
-class WorkerSettings(BaseSettings, Connections):
+class WorkerSettings(BaseSettings, Connections, Observability):
     # An empty variable (as a copied `.env.example` leaves it) means "use the default", not "invalid".
     model_config = SettingsConfigDict(env_file=ENV_FILE, env_ignore_empty=True, extra="ignore")
 

@@ -9,6 +9,8 @@ from celery import Celery, bootsteps
 from kombu.entity import Exchange, Queue
 
 from taskgate_contracts import RegistryError
+from taskgate_contracts.observability import TracingSettingError
+from taskgate_worker import logs, tracing, transitions
 from taskgate_worker.base import task_class
 from taskgate_worker.config import StartupError, WorkerSettings, load_settings
 from taskgate_worker.hosting import Hosting, plan
@@ -17,7 +19,9 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: WorkerSettings, hosting: Hosting | None = None) -> Celery:
-    """The app hosting what `hosting` says (by default what `plan(settings)` decides)."""
+    """The app hosting what `hosting` says (by default what `plan(settings)` decides), logging every
+    task's transitions, traced when the OTEL_* variables ask for it (TracingSettingError when they ask
+    for what it cannot do)."""
     hosting = plan(settings) if hosting is None else hosting
     app = Celery("taskgate")
     app.conf.update(
@@ -64,6 +68,8 @@ def create_app(settings: WorkerSettings, hosting: Hosting | None = None) -> Cele
         handler, task_settings = hosting.handlers[spec.name], hosting.settings[spec.name]
         app.register_task(task_class(spec, handler, task_settings, settings.soft_time_limit_of(spec)))
     app.steps["worker"].add(_announcing(hosting))
+    transitions.install()
+    tracing.install()
     return app
 
 
@@ -75,10 +81,12 @@ def configured(**overrides: Any) -> tuple[Celery, Hosting]:
     try:
         settings = load_settings(**overrides)
         hosting = plan(settings)
-    except (StartupError, RegistryError) as exc:
+        app = create_app(settings, hosting)
+    except (StartupError, RegistryError, TracingSettingError) as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(2) from None
-    return create_app(settings, hosting), hosting
+    logs.install(settings.chosen_log_format())
+    return app, hosting
 
 
 def _queue(name: str) -> Queue:

@@ -8,6 +8,7 @@ are Celery's own; its event log lists every state and progress change in order.
 
 import asyncio
 import contextlib
+import contextvars
 from datetime import UTC, datetime
 from typing import cast
 
@@ -53,7 +54,9 @@ class TaskRecords:
         loop = asyncio.get_running_loop()
         written: asyncio.Future[None] = loop.create_future()
         if not self._queued:
-            loop.call_soon(self._write_queued)
+            # In a context of its own: the write serves every request of the turn, so it belongs to none
+            # of them (a trace would otherwise show it under whichever request came first).
+            loop.call_soon(self._write_queued, context=contextvars.Context())
         self._queued.append((task_id, task_type, written))
         await written
 

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from taskgate_api.config import ApiSettings
 from taskgate_api.engine.errors import ServiceUnavailableError
+from taskgate_api.tracing import Tracing
 from taskgate_contracts import TaskSpec
 from taskgate_contracts.messages import message_headers
 
@@ -56,8 +57,11 @@ def create_producer(settings: ApiSettings, queues: Iterable[str]) -> Celery:
 
 
 class TaskSender:
-    def __init__(self, producer: Celery, settings: ApiSettings, queues: Iterable[str]) -> None:
+    def __init__(
+        self, producer: Celery, settings: ApiSettings, queues: Iterable[str], tracing: Tracing | None = None
+    ) -> None:
         self._producer = producer
+        self._tracing = tracing
         self._queues = tuple(queues)
         self._url = settings.broker_url
         self._address = settings.broker_address
@@ -79,16 +83,18 @@ class TaskSender:
             task_id, spec.task_name, (), kwargs, origin=self._origin, argsrepr="()", kwargsrepr=shown
         )
         content_type, encoding, body = dumps(message.body, serializer="json")
-        properties = aiormq.spec.Basic.Properties(
-            content_type=content_type,
-            content_encoding=encoding,
-            # Names the contract version, so a worker on an older major version refuses it cleanly.
-            headers={**_amqp_table(message.headers), **message_headers()},
-            delivery_mode=_PERSISTENT,
-            correlation_id=task_id,
-            priority=0,
-        )
+        # Names the contract version, so a worker on an older major version refuses it cleanly.
+        headers = {**_amqp_table(message.headers), **message_headers()}
         payload = body.encode() if isinstance(body, str) else body
+        if self._tracing is None:
+            await self._publish(spec, payload, _properties(content_type, encoding, headers, task_id))
+            return
+        with self._tracing.publishing(spec, task_id, headers):  # adds the trace context to `headers`
+            await self._publish(spec, payload, _properties(content_type, encoding, headers, task_id))
+
+    async def _publish(
+        self, spec: TaskSpec[Any, Any], payload: bytes, properties: aiormq.spec.Basic.Properties
+    ) -> None:
         # A connection found dead (RabbitMQ restarted since) is replaced once; an unconfirmed message is
         # safe to send again: the worker runs a task id once per delivery, and it was not delivered.
         for attempt in (1, 2):
@@ -172,6 +178,19 @@ def _queue_full(address: str) -> ServiceUnavailableError:
     # With publisher confirms, a full queue (max-length, overflow reject-publish) nacks the message.
     return ServiceUnavailableError(
         "rabbitmq", address, "the task queue is full, RabbitMQ refused the task", refused=True
+    )
+
+
+def _properties(
+    content_type: str, encoding: str, headers: dict[str, Any], task_id: str
+) -> aiormq.spec.Basic.Properties:
+    return aiormq.spec.Basic.Properties(
+        content_type=content_type,
+        content_encoding=encoding,
+        headers=headers,
+        delivery_mode=_PERSISTENT,
+        correlation_id=task_id,
+        priority=0,
     )
 
 

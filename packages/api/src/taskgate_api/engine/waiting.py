@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from taskgate_api.tracing import Tracing
 from taskgate_contracts.storage import RESULT_CHANNEL_PATTERN, RESULT_KEY_PREFIX, ResultMeta, result_key
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,10 @@ class StoppedWaitingError(Exception):
 
 
 class ResultHub:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, tracing: Tracing | None = None) -> None:
         # `redis` must have no socket read timeout: the subscription is quiet for as long as nothing changes.
         self._redis = redis
+        self._tracing = tracing
         self._listeners: dict[str, set[Listener]] = {}
         self._expected: set[asyncio.Future[ResultMeta]] = set()
         self._listening = asyncio.Event()
@@ -67,9 +69,14 @@ class ResultHub:
     def expect(self, task_id: str) -> Iterator[asyncio.Future[ResultMeta]]:
         """A future resolved with the task's final state."""
         future: asyncio.Future[ResultMeta] = asyncio.get_running_loop().create_future()
+        tracing = self._tracing
+        # The waiting request's context, so the delivery's span joins its trace; looked up only when traced.
+        waiter = None if tracing is None else tracing.current()
 
         def on_change(meta: ResultMeta) -> None:
             if meta.finished and not future.done():
+                if tracing is not None and waiter is not None:
+                    tracing.delivered(waiter, task_id, meta)
                 future.set_result(meta)
 
         self._expected.add(future)

@@ -11,8 +11,18 @@ from fastapi import HTTPException
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-#: Routes anyone may call: a load balancer's liveness probe has no key.
-OPEN_PATHS = frozenset({"/healthz"})
+#: Where the documentation pages load Swagger UI's and ReDoc's files from (see `documentation`).
+DOCS_ASSETS = "/docs/assets"
+#: Routes anyone may call: a load balancer's liveness probe has no key, and a person must be able to read
+#: the documentation — it holds no secret, and says how to authenticate. Trying an operation from
+#: Swagger UI takes a key, given once through its Authorize button.
+OPEN_PATHS = frozenset({"/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+
+_OPEN_PREFIX = DOCS_ASSETS + "/"
+
+
+def _is_open(path: str) -> bool:
+    return path in OPEN_PATHS or path.startswith(_OPEN_PREFIX)
 
 
 async def _refuse(
@@ -47,7 +57,7 @@ class RequireApiKey:
         return any(matches)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or self._allowed(scope):
+        if scope["type"] != "http" or _is_open(scope["path"]) or self._allowed(scope):
             await self.app(scope, receive, send)
             return
         await _refuse(

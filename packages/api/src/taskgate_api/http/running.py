@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import Response
+from fastapi import Request, Response
 from pydantic import BaseModel
 
 from taskgate_api import metrics
@@ -15,6 +15,7 @@ from taskgate_api.engine.errors import TaskFinishedError
 from taskgate_api.engine.tasktypes import TaskType
 from taskgate_api.http.answers import model_response
 from taskgate_api.http.dependencies import Services
+from taskgate_api.http.requestlog import note_task
 from taskgate_contracts import FailedResponse, PendingResponse, SubmittedResponse, TaskLinks, TaskState
 
 #: Seconds a client told `pending` should wait before it looks again (or long-polls `?wait=` at once).
@@ -25,15 +26,17 @@ Completed = Callable[[Any, float, str], Response]
 
 
 async def submit(
-    services: Services, task_type: TaskType, args: BaseModel, idempotency_key: str | None
+    services: Services, request: Request, task_type: TaskType, args: BaseModel, idempotency_key: str | None
 ) -> Response:
     task_id = await services.submitter.submit(task_type.spec, args, idempotency_key)
+    note_task(request.scope["state"], task_id, task_type.name)
     links = TaskLinks.for_task(task_id)
     return model_response(SubmittedResponse(task_id=task_id, links=links), 202, {"Location": links.self})
 
 
 async def run(
     services: Services,
+    request: Request,
     task_type: TaskType,
     args: BaseModel,
     received_at: float,
@@ -46,6 +49,7 @@ async def run(
     )
     elapsed = time.monotonic() - received_at
     task_id, outcome = submission.task_id, submission.outcome
+    note_task(request.scope["state"], task_id, task_type.name)
     figures = metrics.figures(task_type.name)
     if outcome is None:
         figures.answered(metrics.PENDING, elapsed)

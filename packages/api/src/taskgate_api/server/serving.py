@@ -106,7 +106,9 @@ def serve(listen: Listen, app: FastAPI, reuse_port: bool) -> None:
         log_level=listen.log_level,
         backlog=listen.backlog,
         http=HttpProtocol,
-        # Above info, uvicorn would still build every access-log line before dropping it.
-        access_log=listen.log_level.lower() in ("trace", "debug", "info"),
+        # The api's own line per request (`http.requestlog`) replaces uvicorn's access log, and its
+        # logging setup (`logs`) uvicorn's: uvicorn's lines go through the same handler.
+        access_log=False,
+        log_config=None,
     )
     _Server(app, config).run(sockets=sockets)

@@ -14,6 +14,7 @@ the api for itself.
 
 import contextlib
 import ctypes
+import json
 import os
 import select
 import shutil
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -137,7 +139,20 @@ class Supervisor:
 
 
 def _say(line: str) -> None:
-    print(f"taskgate-api: {line}", file=sys.stderr, flush=True)
+    """One line of the supervisor's own, in the api processes' format (LOG_FORMAT, else JSON unless
+    stderr is a terminal), so a log collector reading them all gets objects only."""
+    if (os.environ.get("LOG_FORMAT") or ("text" if sys.stderr.isatty() else "json")) == "json":
+        record = {
+            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "level": "info",
+            "logger": "taskgate_api.supervisor",
+            "service": "taskgate-api",
+            "message": line,
+        }
+        line = json.dumps(record, ensure_ascii=False)
+    else:
+        line = f"taskgate-api: {line}"
+    print(line, file=sys.stderr, flush=True)
 
 
 def _wait_readable(wakeup: socket.socket) -> None:

@@ -4,7 +4,7 @@ type's run and submit operations under their first names; the only module that n
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
 from taskgate_api.engine.tasktypes import TaskType
@@ -44,9 +44,15 @@ def router(process: TaskType) -> APIRouter:
         openapi_extra=request_body(process),
     )
     async def process_(
-        args: Args, services: ServicesDep, received_at: ReceivedAt, idempotency_key: IdempotencyKey = None
+        args: Args,
+        services: ServicesDep,
+        request: Request,
+        received_at: ReceivedAt,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response:
-        return await running.run(services, process, args, received_at, idempotency_key, seed_completed)
+        return await running.run(
+            services, request, process, args, received_at, idempotency_key, seed_completed
+        )
 
     @routes.post(
         "/tasks",
@@ -58,7 +64,9 @@ def router(process: TaskType) -> APIRouter:
         responses=COMMON_RESPONSES,
         openapi_extra=request_body(process),
     )
-    async def submit(args: Args, services: ServicesDep, idempotency_key: IdempotencyKey = None) -> Response:
-        return await running.submit(services, process, args, idempotency_key)
+    async def submit(
+        args: Args, services: ServicesDep, request: Request, idempotency_key: IdempotencyKey = None
+    ) -> Response:
+        return await running.submit(services, request, process, args, idempotency_key)
 
     return routes

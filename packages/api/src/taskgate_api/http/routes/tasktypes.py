@@ -94,13 +94,21 @@ def _add_operations(router: APIRouter, task_type: TaskType) -> None:
     spec = task_type.spec
     Args = Annotated[BaseModel, Depends(arguments_of(task_type))]  # noqa: N806 - a type, named like one
 
-    async def submit(args: Args, services: ServicesDep, idempotency_key: IdempotencyKey = None) -> Response:
-        return await running.submit(services, task_type, args, idempotency_key)
+    async def submit(
+        args: Args, services: ServicesDep, request: Request, idempotency_key: IdempotencyKey = None
+    ) -> Response:
+        return await running.submit(services, request, task_type, args, idempotency_key)
 
     async def run(
-        args: Args, services: ServicesDep, received_at: ReceivedAt, idempotency_key: IdempotencyKey = None
+        args: Args,
+        services: ServicesDep,
+        request: Request,
+        received_at: ReceivedAt,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response:
-        return await running.run(services, task_type, args, received_at, idempotency_key, typed_completed)
+        return await running.run(
+            services, request, task_type, args, received_at, idempotency_key, typed_completed
+        )
 
     router.add_api_route(
         submit_path(spec),
