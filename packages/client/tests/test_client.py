@@ -77,7 +77,10 @@ def answer(status: int, body: Any) -> httpx.Response:
         return httpx.Response(
             status, content=body.model_dump_json(), headers={"content-type": "application/json"}
         )
-    return httpx.Response(status, json=body)
+    # Compact, as the api writes its JSON (and as httpx's json= does only from 0.28).
+    return httpx.Response(
+        status, content=json.dumps(body, separators=(",", ":")), headers={"content-type": "application/json"}
+    )
 
 
 def event(kind: str, task: TaskView, event_id: str) -> bytes:
