@@ -8,7 +8,7 @@ from pathlib import Path
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "typecheck", "tests", "integration", "chaos", "wheels", "compat"]
+nox.options.sessions = ["lint", "typecheck", "tests", "lowest", "integration", "chaos", "wheels", "compat"]
 
 ROOT = Path(__file__).parent
 PACKAGES = ("contracts", "api", "worker", "ops", "client")
@@ -77,6 +77,17 @@ def tests(session: nox.Session, package: str) -> None:
     requirements = [package_dir(name) for name in dict.fromkeys(("contracts", package))]
     session.install(*requirements, *testing_requirements(package))
     # Exit code 5 (nothing collected) stays a failure: an empty suite must never pass.
+    session.run("pytest", str(Path("packages", package, "tests")), *session.posargs)
+
+
+@nox.session
+@nox.parametrize("package", PACKAGES, ids=list(PACKAGES))
+def lowest(session: nox.Session, package: str) -> None:
+    """One package's own tests with every dependency it declares at the lowest version it allows."""
+    requirements = [package_dir(name) for name in dict.fromkeys(("contracts", package))]
+    # lowest-direct: what the packages (and the test tools) name directly is installed at its lower
+    # bound; what those need in turn is resolved as usual, as a user's install would be.
+    session.install("--resolution=lowest-direct", *requirements, *testing_requirements(package))
     session.run("pytest", str(Path("packages", package, "tests")), *session.posargs)
 
 
