@@ -11,7 +11,8 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "typecheck", "tests", "lowest", "integration", "chaos", "wheels", "compat"]
 
 ROOT = Path(__file__).parent
-PACKAGES = ("contracts", "api", "worker", "ops", "client")
+#: Every folder under packages/ that holds a package: a new one is tested, linted and typed at once.
+PACKAGES = tuple(sorted(path.parent.name for path in (ROOT / "packages").glob("*/pyproject.toml")))
 #: Extras the end-to-end stacks install, so every task type taskgate ships can run.
 EXTRAS = {"worker": "[thumbnail]"}
 #: A team's own task type, added by entry points alone; the end-to-end tests drive it over HTTP.

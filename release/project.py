@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("contracts", "api", "worker", "ops", "client")
+#: Every folder under packages/ that holds a package.
+PACKAGES = tuple(sorted(path.parent.name for path in (ROOT / "packages").glob("*/pyproject.toml")))
 #: Where contracts keeps one JSON Schema snapshot per released version.
 SNAPSHOTS = Path("packages", "contracts", "schemas")
 
