@@ -484,7 +484,7 @@ def test_show_completion_takes_the_login_shell_by_default(
     monkeypatch.setenv("SHELL", "/usr/bin/zsh")
     with pytest.raises(SystemExit):
         cli.main(["--show-completion"])
-    assert capsys.readouterr().out.startswith("#compdef taskgate")
+    assert "compdef _python_argcomplete taskgate" in capsys.readouterr().out
 
 
 def test_the_shell_completes_commands_and_options(tmp_path: Path) -> None:
