@@ -513,6 +513,12 @@ ERRORS = {
     ),
     "409": (answer(409, CONFLICT), ConflictError, CONFLICT, "already completed"),
     "503": (answer(503, UNAVAILABLE), ServiceUnavailableError, UNAVAILABLE, "Redis is unreachable"),
+    "500 unexpected": (
+        answer(500, {"detail": "the api failed unexpectedly; its log names error 3f2a", "error_id": "3f2a"}),
+        ServerError,
+        '{"detail":"the api failed unexpectedly; its log names error 3f2a","error_id":"3f2a"}',
+        "^the api failed unexpectedly; its log names error 3f2a$",
+    ),
     "500 text": (
         httpx.Response(500, text="Internal Server Error"),
         ServerError,

@@ -146,11 +146,13 @@ def create_app(settings: ApiSettings | None = None, registry: Registry | None = 
     app.include_router(tasks.router)
     app.include_router(health.router)
     errors.install(app)
-    # Added last, so outermost: the body limit and the key are checked before anything else runs.
+    # Added last, so outermost: the body limit and the key are checked before anything else runs, and
+    # an error nothing foresaw, anywhere, is still answered in JSON.
     app.add_middleware(CountRequests)
     app.add_middleware(LimitBody, limit=settings.max_body_bytes)
     if settings.api_keys:
         app.add_middleware(RequireApiKey, keys=settings.api_keys)
+    app.add_middleware(errors.AnswerUnexpected)
     documentation.describe_deployment(app, settings, task_types)
     app.openapi()  # made now, so a document that cannot be made stops the api at start, not on a request
     return app
