@@ -4,14 +4,21 @@ The command line is read without loading the api (pydantic, FastAPI, uvicorn): `
 process a supervisor of a few MB, and each of its N api processes loads the api for itself.
 """
 
+from __future__ import annotations
+
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
 
 from taskgate_api.environment import setting
 from taskgate_api.server.prefork import Listen, PreforkSupervisor
 from taskgate_api.version import __version__
+
+# The supervisor does without the typing module (half a MB): its names are for the type checker only.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 #: The setting that gives --workers its default (environment, then `.env`), as in a container.
 WORKERS_SETTING = "API_WORKERS"
@@ -31,19 +38,19 @@ class _ShowCompletion(argparse.Action):
     """Print the script that makes the shell complete this command's options, and exit."""
 
     def __call__(
-        self, parser: argparse.ArgumentParser, namespace: object, shell: Any, option: str | None = None
+        self, parser: argparse.ArgumentParser, namespace: object, shell: object, option: str | None = None
     ) -> None:
         # Imported only here and when completing, so the supervisor stays small.
         from argcomplete.shell_integration import shellcode
 
-        shell = shell or Path(os.environ.get("SHELL", "")).name
+        shell = shell if isinstance(shell, str) else Path(os.environ.get("SHELL", "")).name
         if shell not in SHELLS:
             parser.error(f"--show-completion: name the shell, one of {', '.join(SHELLS)}")
         print(shellcode([parser.prog], shell=shell), end="")
         parser.exit()
 
 
-def _whole_number(minimum: int, maximum: int | None = None) -> Any:
+def _whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
