@@ -1,5 +1,7 @@
 """`taskgate-ops`'s command line, as every taskgate command's: one line and exit code 2 for a wrong option."""
 
+from pathlib import Path
+
 import pytest
 
 from taskgate_ops.cli import main
@@ -43,3 +45,22 @@ def test_without_a_command_it_shows_its_help(capsys: pytest.CaptureFixture[str],
     code, out, _ = exit_of(capsys, *argv)
     assert code == 0
     assert "Usage: taskgate-ops" in out
+
+
+def test_a_folder_render_cannot_write_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    code, _, err = exit_of(capsys, "rabbitmq", "render", "--out", str(blocked / "rabbitmq"))
+    assert code == 2
+    assert err == f"error: --out {blocked / 'rabbitmq'}: cannot write there: Not a directory\n"
+
+
+def test_a_flower_db_folder_that_cannot_be_made_names_the_setting(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("FLOWER_DB", str(blocked / "flower" / "flower.db"))
+    code, _, err = exit_of(capsys, "flower", "--insecure-dev")
+    assert code == 2
+    assert err.startswith(f"error: invalid setting FLOWER_DB: cannot create {blocked / 'flower'}: ")

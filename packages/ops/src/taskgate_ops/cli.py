@@ -113,7 +113,12 @@ def flower(
         launch = flower_launch(settings, port, address, insecure_dev, os.environ, log_level)
     except SettingsError as exc:
         fail(str(exc), code=2)
-    settings.flower_db.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.flower_db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        fail(
+            f"invalid setting FLOWER_DB: cannot create {settings.flower_db.parent}: {error.strerror}", code=2
+        )
     # Flower takes this process's place, so signals (and `up`'s process group) reach it directly.
     os.execve(launch.argv[0], launch.argv, launch.env)  # noqa: S606 - argv built from our own settings
 
@@ -124,7 +129,12 @@ def rabbitmq_render(
     vhost: Annotated[str, typer.Option(help="The vhost the definitions declare.")] = DEFAULT_VHOST,
 ) -> None:
     """Write rabbitmq.conf, enabled_plugins and definitions.json (no secrets in them)."""
-    for path in render(out, vhost, registry_or_exit()):
+    registry = registry_or_exit()
+    try:
+        written = render(out, vhost, registry)
+    except OSError as error:
+        fail(f"--out {out}: cannot write there: {error.strerror or error}", code=2)
+    for path in written:
         console.print(f"wrote {path}", highlight=False)
 
 
