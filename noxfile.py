@@ -13,8 +13,6 @@ nox.options.sessions = ["lint", "typecheck", "tests", "lowest", "integration", "
 ROOT = Path(__file__).parent
 #: Every folder under packages/ that holds a package: a new one is tested, linted and typed at once.
 PACKAGES = tuple(sorted(path.parent.name for path in (ROOT / "packages").glob("*/pyproject.toml")))
-#: Extras the end-to-end stacks install, so every task type taskgate ships can run.
-EXTRAS = {"worker": "[thumbnail]"}
 #: A team's own task type, added by entry points alone; the end-to-end tests drive it over HTTP.
 EXAMPLE_PLUGIN = str(ROOT / "examples" / "wordcount")
 TEST_TOOLS = ("pytest>=8", "pytest-asyncio>=0.24")
@@ -24,16 +22,28 @@ def package_dir(name: str) -> str:
     return str(ROOT / "packages" / name)
 
 
+def optional_dependencies(name: str) -> dict[str, list[str]]:
+    """The package's extras, as its pyproject.toml declares them."""
+    pyproject = tomllib.loads((ROOT / "packages" / name / "pyproject.toml").read_text())
+    extras: dict[str, list[str]] = pyproject["project"].get("optional-dependencies", {})
+    return extras
+
+
+def with_extras(name: str) -> str:
+    """The package with every extra but `test`: what the task types it ships need (the worker's
+    `thumbnail`), so the end-to-end stacks can run every type taskgate ships."""
+    extras = [extra for extra in optional_dependencies(name) if extra != "test"]
+    return package_dir(name) + (f"[{','.join(extras)}]" if extras else "")
+
+
 def whole_stack() -> list[str]:
     """Every package with the extras its task types need, and the example plug-in."""
-    return [package_dir(name) + EXTRAS.get(name, "") for name in PACKAGES] + [EXAMPLE_PLUGIN]
+    return [with_extras(name) for name in PACKAGES] + [EXAMPLE_PLUGIN]
 
 
 def declared_test_extra(name: str) -> list[str]:
     """The package's own `test` extra, if it declares one: the test-only dependencies it needs."""
-    pyproject = tomllib.loads((ROOT / "packages" / name / "pyproject.toml").read_text())
-    extra: list[str] = pyproject["project"].get("optional-dependencies", {}).get("test", [])
-    return extra
+    return optional_dependencies(name).get("test", [])
 
 
 def testing_requirements(*names: str) -> list[str]:

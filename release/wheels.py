@@ -103,12 +103,11 @@ def _check_installed(trial: Trial, built: list[Built]) -> None:
     print(f"    taskgate-ops rabbitmq render reproduces {OPS_RENDERED}")
 
 
-#: Extras the trial installs: the thumbnail type's Pillow, so the worker can host every type taskgate ships.
-_EXTRAS = {"worker": "[thumbnail]"}
-
-
 def _requirement(built: Built) -> str:
-    return f"{built.wheel}{_EXTRAS.get(built.package.name, '')}"
+    """The wheel with the extras of its task types (the thumbnail type's Pillow), so the trial's worker
+    can host every type taskgate ships."""
+    extras = built.package.task_type_extras
+    return f"{built.wheel}[{','.join(extras)}]" if extras else str(built.wheel)
 
 
 def check_wheels(work: Path) -> str:

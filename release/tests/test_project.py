@@ -69,3 +69,8 @@ def test_the_workspace_configuration_names_every_package_and_no_other() -> None:
     assert set(tool["ruff"]["lint"]["isort"]["known-first-party"]) == imports
     assert set(tool["importlinter"]["root_packages"]) == imports
     assert set(PACKAGES) >= {"contracts", "api", "worker", "ops", "client"}
+
+
+def test_the_extras_of_the_task_types_come_from_pyproject() -> None:
+    assert Package("worker").task_type_extras == ["thumbnail"]
+    assert Package("api").task_type_extras == []
