@@ -18,13 +18,13 @@ def exit_of(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[object, str
 @pytest.mark.parametrize(
     ("argv", "line"),
     [
-        (["--bogus"], "taskgate-ops: error: No such option: --bogus"),
+        (["--bogus"], "taskgate-ops: error: No such option"),
         (["nope"], "taskgate-ops: error: No such command 'nope'."),
         (["rabbitmq", "nope"], "taskgate-ops rabbitmq: error: No such command 'nope'."),
         (["up", "--api-port", "x"], "taskgate-ops up: error: Invalid value for '--api-port'"),
         (["up", "--flower-port", "70000"], "taskgate-ops up: error: Invalid value for '--flower-port'"),
         (["flower", "--log-level", "bogus"], "taskgate-ops flower: error: Invalid value for '--log-level'"),
-        (["doctor", "--bogus"], "taskgate-ops doctor: error: No such option: --bogus"),
+        (["doctor", "--bogus"], "taskgate-ops doctor: error: No such option"),
     ],
 )
 def test_a_wrong_option_is_one_line_and_exit_2(
