@@ -95,7 +95,8 @@ def tests(session: nox.Session, package: str) -> None:
 @nox.parametrize("package", PACKAGES, ids=list(PACKAGES))
 def lowest(session: nox.Session, package: str) -> None:
     """One package's own tests with every dependency it declares at the lowest version it allows."""
-    requirements = [package_dir(name) for name in dict.fromkeys(("contracts", package))]
+    # With its task types' extras, so their dependencies (the worker's Pillow) are direct ones too.
+    requirements = [with_extras(name) for name in dict.fromkeys(("contracts", package))]
     # lowest-direct: what the packages (and the test tools) name directly is installed at its lower
     # bound; what those need in turn is resolved as usual, as a user's install would be.
     session.install("--resolution=lowest-direct", *requirements, *testing_requirements(package))
