@@ -1,4 +1,5 @@
-"""Developer and CI sessions: `nox` alone runs lint, typecheck, tests, integration, chaos, wheels, compat."""
+"""Developer and CI sessions: `nox` alone runs lint, typecheck, tests, lowest, integration, chaos, wheels,
+compat."""
 
 import os
 import shutil
