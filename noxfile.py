@@ -1,4 +1,5 @@
-"""Developer and CI sessions: `nox` alone runs lint, typecheck, tests, integration, chaos, wheels, compat."""
+"""Developer and CI sessions: `nox` alone runs lint, typecheck, tests, lowest, integration, chaos, wheels,
+compat."""
 
 import os
 import shutil
@@ -8,12 +9,11 @@ from pathlib import Path
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "typecheck", "tests", "integration", "chaos", "wheels", "compat"]
+nox.options.sessions = ["lint", "typecheck", "tests", "lowest", "integration", "chaos", "wheels", "compat"]
 
 ROOT = Path(__file__).parent
-PACKAGES = ("contracts", "api", "worker", "ops", "client")
-#: Extras the end-to-end stacks install, so every task type taskgate ships can run.
-EXTRAS = {"worker": "[thumbnail]"}
+#: Every folder under packages/ that holds a package: a new one is tested, linted and typed at once.
+PACKAGES = tuple(sorted(path.parent.name for path in (ROOT / "packages").glob("*/pyproject.toml")))
 #: A team's own task type, added by entry points alone; the end-to-end tests drive it over HTTP.
 EXAMPLE_PLUGIN = str(ROOT / "examples" / "wordcount")
 TEST_TOOLS = ("pytest>=8", "pytest-asyncio>=0.24")
@@ -23,16 +23,28 @@ def package_dir(name: str) -> str:
     return str(ROOT / "packages" / name)
 
 
+def optional_dependencies(name: str) -> dict[str, list[str]]:
+    """The package's extras, as its pyproject.toml declares them."""
+    pyproject = tomllib.loads((ROOT / "packages" / name / "pyproject.toml").read_text())
+    extras: dict[str, list[str]] = pyproject["project"].get("optional-dependencies", {})
+    return extras
+
+
+def with_extras(name: str) -> str:
+    """The package with every extra but `test`: what the task types it ships need (the worker's
+    `thumbnail`), so the end-to-end stacks can run every type taskgate ships."""
+    extras = [extra for extra in optional_dependencies(name) if extra != "test"]
+    return package_dir(name) + (f"[{','.join(extras)}]" if extras else "")
+
+
 def whole_stack() -> list[str]:
     """Every package with the extras its task types need, and the example plug-in."""
-    return [package_dir(name) + EXTRAS.get(name, "") for name in PACKAGES] + [EXAMPLE_PLUGIN]
+    return [with_extras(name) for name in PACKAGES] + [EXAMPLE_PLUGIN]
 
 
 def declared_test_extra(name: str) -> list[str]:
     """The package's own `test` extra, if it declares one: the test-only dependencies it needs."""
-    pyproject = tomllib.loads((ROOT / "packages" / name / "pyproject.toml").read_text())
-    extra: list[str] = pyproject["project"].get("optional-dependencies", {}).get("test", [])
-    return extra
+    return optional_dependencies(name).get("test", [])
 
 
 def testing_requirements(*names: str) -> list[str]:
@@ -96,6 +108,18 @@ def tests(session: nox.Session, package: str) -> None:
     if package == "ops":  # the alert rules are checked and unit-tested with promtool
         require_programs(session, promtool="prometheus")
     # Exit code 5 (nothing collected) stays a failure: an empty suite must never pass.
+    session.run("pytest", str(Path("packages", package, "tests")), *session.posargs)
+
+
+@nox.session
+@nox.parametrize("package", PACKAGES, ids=list(PACKAGES))
+def lowest(session: nox.Session, package: str) -> None:
+    """One package's own tests with every dependency it declares at the lowest version it allows."""
+    # With its task types' extras, so their dependencies (the worker's Pillow) are direct ones too.
+    requirements = [with_extras(name) for name in dict.fromkeys(("contracts", package))]
+    # lowest-direct: what the packages (and the test tools) name directly is installed at its lower
+    # bound; what those need in turn is resolved as usual, as a user's install would be.
+    session.install("--resolution=lowest-direct", *requirements, *testing_requirements(package))
     session.run("pytest", str(Path("packages", package, "tests")), *session.posargs)
 
 

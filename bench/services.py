@@ -25,7 +25,7 @@ def start_worker(env: dict[str, str], logs: Path, concurrency: int) -> Service:
     hostname = f"bench-c{concurrency}-{uuid4().hex[:6]}@{HOST}"
     # The scenarios load the process type only; hosting it alone keeps the worker's memory its own.
     args = ["-m", "taskgate_worker", "--tasks", "process", "--concurrency", str(concurrency)]
-    args += ["--loglevel", "warning"]
+    args += ["--log-level", "warning"]
     return Service.start(f"worker-c{concurrency}", [*args, "--hostname", hostname], env, logs)
 
 

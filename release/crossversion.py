@@ -2,7 +2,7 @@
 
     python -m release.crossversion WORKDIR
 
-Builds the api and the worker of their last release (`release.baseline`: the newest `<package>-v*` tag,
+Builds the api and the worker of their last release (`release.last_release`: the newest `<package>-v*` tag,
 or, before the first tag, the commit that recorded the newest contract snapshot) and of the working tree,
 with the working tree's contracts, and runs the seed scenario twice on real RabbitMQ and Redis: old api
 with the new worker, new api with the old worker. A pairing that cannot be installed because the old
@@ -19,8 +19,8 @@ from packaging.requirements import Requirement
 from packaging.utils import parse_wheel_filename
 
 from release import gitrefs
-from release.baseline import last_release
 from release.build import Built, build
+from release.last_release import last_release
 from release.project import ROOT, Package, step, workdir_main
 from release.trial import SEED_SCENARIO, Trial
 

@@ -4,13 +4,15 @@ import re
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("contracts", "api", "worker", "ops", "client")
+#: Every folder under packages/ that holds a package.
+PACKAGES = tuple(sorted(path.parent.name for path in (ROOT / "packages").glob("*/pyproject.toml")))
 #: Where contracts keeps one JSON Schema snapshot per released version.
 SNAPSHOTS = Path("packages", "contracts", "schemas")
 
@@ -41,6 +43,13 @@ class Package:
     def folder(self) -> Path:
         """The package's folder, relative to the repository root."""
         return Path("packages", self.name)
+
+    @property
+    def task_type_extras(self) -> list[str]:
+        """The extras the task types it ships need (all but `test`), as its pyproject.toml declares them."""
+        pyproject = tomllib.loads((ROOT / self.folder / "pyproject.toml").read_text(encoding="utf-8"))
+        extras = pyproject["project"].get("optional-dependencies", {})
+        return [extra for extra in extras if extra != "test"]
 
     @property
     def version_file(self) -> Path:

@@ -3,13 +3,15 @@
     python -m release.wheels WORKDIR
 
 Builds every package (sdist, then the wheel from it), checks that each wheel holds every file git tracks
-under the package's `src/` (modules, `py.typed`, data files), installs the wheels into a fresh venv away
+under the package's `src/` (modules, `py.typed`, data files) and that the wheel and the sdist carry the
+LICENSE, installs the wheels into a fresh venv away
 from the source tree, checks there that every console script starts and that `taskgate-ops rabbitmq
 render` reproduces the RabbitMQ files committed for compose, and runs the end-to-end seed scenario and the
 contract-version check on real RabbitMQ and Redis.
 """
 
 import configparser
+import tarfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -32,6 +34,21 @@ def required_files(package: Package, repo: Path) -> set[str]:
 def missing_from_wheel(wheel: Path, required: set[str]) -> list[str]:
     with zipfile.ZipFile(wheel) as archive:
         return sorted(required - set(archive.namelist()))
+
+
+def licenses(built: Built) -> list[str]:
+    """What lacks the LICENSE file: the wheel (in `<dist-info>/licenses/`, PEP 639) or the sdist."""
+    with zipfile.ZipFile(built.wheel) as archive:
+        in_wheel = any(
+            PurePosixPath(name).parts[1:] == ("licenses", "LICENSE") for name in archive.namelist()
+        )
+    with tarfile.open(built.sdist) as archive:
+        in_sdist = any(PurePosixPath(name).parts[1:] == ("LICENSE",) for name in archive.getnames())
+    return [
+        f"{path.name} lacks LICENSE"
+        for path, held in ((built.wheel, in_wheel), (built.sdist, in_sdist))
+        if not held
+    ]
 
 
 def console_scripts(wheel: Path) -> list[str]:
@@ -63,10 +80,11 @@ def _check_contents(built: list[Built]) -> None:
         for item in built
         for path in missing_from_wheel(item.wheel, required_files(item.package, ROOT))
     ]
+    problems += [problem for item in built for problem in licenses(item)]
     if problems:
-        raise ReleaseError("files missing from the wheels:\n" + "\n".join(problems))
+        raise ReleaseError("files missing from the wheels and sdists:\n" + "\n".join(problems))
     for item in built:
-        print(f"    {item.wheel.name}: every tracked source file and py.typed is inside")
+        print(f"    {item.wheel.name}: every tracked source file, py.typed and the LICENSE are inside")
 
 
 def _check_installed(trial: Trial, built: list[Built]) -> None:
@@ -85,12 +103,11 @@ def _check_installed(trial: Trial, built: list[Built]) -> None:
     print(f"    taskgate-ops rabbitmq render reproduces {OPS_RENDERED}")
 
 
-#: Extras the trial installs: the thumbnail type's Pillow, so the worker can host every type taskgate ships.
-_EXTRAS = {"worker": "[thumbnail]"}
-
-
 def _requirement(built: Built) -> str:
-    return f"{built.wheel}{_EXTRAS.get(built.package.name, '')}"
+    """The wheel with the extras of its task types (the thumbnail type's Pillow), so the trial's worker
+    can host every type taskgate ships."""
+    extras = built.package.task_type_extras
+    return f"{built.wheel}[{','.join(extras)}]" if extras else str(built.wheel)
 
 
 def check_wheels(work: Path) -> str:

@@ -98,6 +98,7 @@ def start_worker(
 ) -> Service:
     """A worker of one process, hosting `tasks` (else every installed type), with a node name the test
     picks unless `named` is false."""
+    # The spelling workers before 0.3 know too (`--log-level` since): the cross-version run starts old ones.
     args = ["-m", "taskgate_worker", "--concurrency", "1", "--loglevel", "info"]
     if named:
         args += ["--hostname", f"taskgate-test-{uuid4().hex[:8]}@{HOST}"]

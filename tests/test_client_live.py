@@ -21,7 +21,7 @@ from taskgate_client import (
     TaskTypeNotFoundError,
     UnauthorizedError,
 )
-from taskgate_contracts import COMPLETED_MESSAGE, TaskEventType, TaskState
+from taskgate_contracts import COMPLETED_MESSAGE, TaskEventType, TaskState, TaskView
 from taskgate_contracts.builtin.process import PROCESS, ProcessArgs, ProcessResult
 from testkit.infrastructure import TaskKeys
 from testkit.processes import Service, answers, free_port, running, settings_env, start_api, wait_until
@@ -189,10 +189,22 @@ def test_the_command_follows_a_job_to_its_outcome(api: Service, task_keys: TaskK
     assert COMPLETED_MESSAGE in status.stdout
 
 
+def test_the_command_answers_scripts_in_json(api: Service, task_keys: TaskKeys) -> None:
+    submitted = taskgate(api.url, "submit", "process", "--args", '{"delay": 0.2}', "--follow", "--json")
+    view = TaskView.model_validate_json(submitted.stdout)
+    task_keys.add(view.task_id)
+    assert (submitted.returncode, submitted.stderr) == (0, "")
+    assert view.status is TaskState.COMPLETED
+
+    status = taskgate(api.url, "status", view.task_id, "--json")
+    assert TaskView.model_validate_json(status.stdout) == view
+    assert view.result == {"result": COMPLETED_MESSAGE, "delay": 0.2}
+
+
 def test_the_command_follows_a_job_that_is_cancelled(api: Service, task_keys: TaskKeys) -> None:
     env = {**os.environ, "TASKGATE_URL": api.url}
     follower = subprocess.Popen(
-        [str(TASKGATE), "submit", "process", "--json", '{"delay": 8}', "--follow"],
+        [str(TASKGATE), "submit", "process", "--args", '{"delay": 8}', "--follow"],
         env=env,
         stdout=subprocess.PIPE,
         text=True,

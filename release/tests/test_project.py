@@ -1,8 +1,10 @@
 """Packages, versions and changelog entries as the release tooling reads them."""
 
+import tomllib
+
 import pytest
 
-from release.project import Package, ReleaseError, changelog_heading, parse_version, run
+from release.project import PACKAGES, ROOT, Package, ReleaseError, changelog_heading, parse_version, run
 
 CHANGELOG = """# Changelog — taskgate-api
 
@@ -28,7 +30,9 @@ def test_a_package_knows_its_names_paths_and_tag() -> None:
 
 
 def test_an_unknown_package_is_refused_with_the_known_ones() -> None:
-    with pytest.raises(ReleaseError, match="unknown package 'web': one of contracts, api, worker, ops"):
+    with pytest.raises(
+        ReleaseError, match="unknown package 'web': one of api, client, contracts, ops, worker"
+    ):
         Package("web")
 
 
@@ -51,3 +55,22 @@ def test_a_failing_command_is_an_error_that_names_it() -> None:
         run(["git", "no-such-command"], capture=True)
     with pytest.raises(ReleaseError, match="taskgate-no-such-tool is not installed"):
         run(["taskgate-no-such-tool"])
+
+
+def test_the_workspace_configuration_names_every_package_and_no_other() -> None:
+    """The lists the root pyproject.toml keeps by hand (TOML cannot derive them) against packages/*."""
+    workspace = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    tool = workspace["tool"]
+    distributions = {Package(name).distribution for name in PACKAGES}
+    imports = {Package(name).import_name for name in PACKAGES}
+    assert set(workspace["project"]["dependencies"]) == distributions
+    assert set(tool["uv"]["sources"]) == distributions
+    assert set(tool["mypy"]["mypy_path"]) == {f"{Package(name).folder}/src" for name in PACKAGES}
+    assert set(tool["ruff"]["lint"]["isort"]["known-first-party"]) == imports
+    assert set(tool["importlinter"]["root_packages"]) == imports
+    assert set(PACKAGES) >= {"contracts", "api", "worker", "ops", "client"}
+
+
+def test_the_extras_of_the_task_types_come_from_pyproject() -> None:
+    assert Package("worker").task_type_extras == ["thumbnail"]
+    assert Package("api").task_type_extras == []

@@ -1,11 +1,12 @@
-"""What the compatibility checker calls breaking, on small schemas and on the real contract."""
+"""What the compatibility checker calls breaking, on small schemas and on the real contract: narrowing
+what services read, widening what clients read, either for what both read."""
 
 import copy
 from typing import Any
 
 import pytest
 
-from release.schema_diff import Break, Contract, breaking_changes
+from release.schema_diff import Break, Contract, Readers, breaking_changes, schema_changes
 from taskgate_contracts.schemas import export
 
 Schema = dict[str, Any]
@@ -15,8 +16,11 @@ def model(properties: dict[str, Schema], required: tuple[str, ...] = (), **extra
     return {"type": "object", "properties": properties, "required": list(required), **extra}
 
 
-def diff(old: Schema, new: Schema) -> list[str]:
-    return [str(found) for found in breaking_changes({"responses": {"M": old}}, {"responses": {"M": new}})]
+def diff(old: Schema, new: Schema, readers: Readers = Readers.SERVICES) -> list[str]:
+    """The breaks of model M of the requests group (read by services), or of one `readers` read."""
+    if readers is Readers.SERVICES:
+        return [str(found) for found in breaking_changes({"requests": {"M": old}}, {"requests": {"M": new}})]
+    return [str(found) for found in schema_changes(old, new, "M", readers)]
 
 
 NUMBER = {"type": "number"}
@@ -29,74 +33,77 @@ OPTIONAL_TEXT = {"anyOf": [{"type": "string"}, {"type": "null"}]}
         (
             model({"a": NUMBER, "b": NUMBER}),
             model({"a": NUMBER, "c": NUMBER}),
-            "responses.json M.b: field removed or renamed (new fields here: c)",
+            "requests.json M.b: field removed or renamed (new fields here: c)",
         ),
-        (model({"a": NUMBER}), model({"a": NUMBER}, ("a",)), "responses.json M.a: field became required"),
-        (model({}), model({"n": NUMBER}, ("n",)), "responses.json M.n: new required field"),
+        (model({"a": NUMBER}), model({"a": NUMBER}, ("a",)), "requests.json M.a: field became required"),
+        (model({}), model({"n": NUMBER}, ("n",)), "requests.json M.n: new required field"),
         (
             model({"a": NUMBER}),
             model({"a": {"type": "integer"}}),
-            "responses.json M.a: no longer accepts number (accepts integer)",
+            "requests.json M.a: no longer accepts number (accepts integer)",
         ),
         (
             model({"a": OPTIONAL_TEXT}),
             model({"a": {"type": "string"}}),
-            "responses.json M.a: no longer accepts null (accepts string)",
+            "requests.json M.a: no longer accepts null (accepts string)",
         ),
         (
             model({"s": {"enum": ["x", "y"], "type": "string"}}),
             model({"s": {"enum": ["x"], "type": "string"}}),
-            'responses.json M.s: no longer accepts "y" (accepts "x")',
+            'requests.json M.s: no longer accepts "y" (accepts "x")',
         ),
         (
             model({"s": {"type": "string"}}),
             model({"s": {"const": "x", "type": "string"}}),
-            'responses.json M.s: no longer accepts string (accepts "x")',
+            'requests.json M.s: no longer accepts string (accepts "x")',
         ),
         (
             model({"a": {"type": "number", "minimum": 0}}),
             model({"a": {"type": "number", "exclusiveMinimum": 0}}),
-            "responses.json M.a: lower bound narrowed from >= 0 to > 0",
+            "requests.json M.a: lower bound narrowed from >= 0 to > 0",
         ),
         (
             model({"a": {"type": "number", "maximum": 100}}),
             model({"a": {"type": "number", "maximum": 50}}),
-            "responses.json M.a: upper bound narrowed from <= 100 to <= 50",
+            "requests.json M.a: upper bound narrowed from <= 100 to <= 50",
         ),
         (
             model({"t": {"type": "string"}}),
             model({"t": {"type": "string", "maxLength": 8}}),
-            "responses.json M.t: maxLength narrowed from None to 8",
+            "requests.json M.t: maxLength narrowed from None to 8",
         ),
         (
             model({"t": {"type": "string"}}),
             model({"t": {"type": "string", "format": "date-time"}}),
-            "responses.json M.t: format changed from None to 'date-time'",
+            "requests.json M.t: format changed from None to 'date-time'",
         ),
         (
             model({"l": {"type": "array", "items": NUMBER}}),
             model({"l": {"type": "array", "items": {"type": "string"}}}),
-            "responses.json M.l[]: no longer accepts number (accepts string)",
+            "requests.json M.l[]: no longer accepts number (accepts string)",
         ),
         (
             model({}),
             model({}, additionalProperties=False),
-            "responses.json M: no longer accepts fields it does not declare",
+            "requests.json M: no longer accepts fields it does not declare",
         ),
         (
             model({}, additionalProperties=False),
             model({"n": NUMBER}, additionalProperties=False),
-            "responses.json M.n: new field that readers on the old contract refuse (they forbid extras)",
+            "requests.json M.n: new field that readers on the old contract refuse (they forbid extras)",
         ),
         (
             model({"d": {"type": "object", "additionalProperties": NUMBER}}),
             model({"d": {"type": "object", "additionalProperties": {"type": "integer"}}}),
-            "responses.json M.d.*: no longer accepts number (accepts integer)",
+            "requests.json M.d.*: no longer accepts number (accepts integer)",
         ),
     ],
 )
-def test_a_breaking_change_is_named_where_it_is(old: Schema, new: Schema, found: str) -> None:
+def test_narrowing_what_services_read_breaks_and_is_named_where_it_is(
+    old: Schema, new: Schema, found: str
+) -> None:
     assert diff(old, new) == [found]
+    assert found.removeprefix("requests.json ") in diff(old, new, Readers.BOTH)
 
 
 @pytest.mark.parametrize(
@@ -119,8 +126,87 @@ def test_a_breaking_change_is_named_where_it_is(old: Schema, new: Schema, found:
         ),
     ],
 )
-def test_widening_and_cosmetic_changes_are_compatible(old: Schema, new: Schema) -> None:
+def test_widening_what_services_read_and_cosmetic_changes_are_compatible(old: Schema, new: Schema) -> None:
     assert diff(old, new) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "found"),
+    [
+        (
+            model({"result": {"type": "string"}}, ("result",)),
+            model({"result": {}}, ("result",)),
+            "M.result: may now be any value, which readers on the old contract refuse (they accept string)",
+        ),
+        (
+            model({"a": {"type": "integer"}}),
+            model({"a": NUMBER}),
+            "M.a: may now be number, which readers on the old contract refuse (they accept integer)",
+        ),
+        (
+            model({"a": {"type": "string"}}),
+            model({"a": OPTIONAL_TEXT}),
+            "M.a: may now be null, which readers on the old contract refuse (they accept string)",
+        ),
+        (
+            model({"s": {"enum": ["x"], "type": "string"}}),
+            model({"s": {"enum": ["x", "y"], "type": "string"}}),
+            'M.s: may now be "y", which readers on the old contract refuse (they accept "x")',
+        ),
+        (
+            model({"a": {"type": "number", "maximum": 50}}),
+            model({"a": {"type": "number", "maximum": 100}}),
+            "M.a: upper bound widened from <= 50 to <= 100",
+        ),
+        (
+            model({"t": {"type": "string", "maxLength": 8}}),
+            model({"t": {"type": "string"}}),
+            "M.t: maxLength widened from 8 to None",
+        ),
+        (
+            model({"t": {"type": "string", "format": "date-time"}}),
+            model({"t": {"type": "string"}}),
+            "M.t: format changed from 'date-time' to None",
+        ),
+        (
+            model({"a": NUMBER}, ("a",)),
+            model({"a": NUMBER}),
+            "M.a: may now be left out, which readers on the old contract require",
+        ),
+        (
+            model({"a": NUMBER, "b": NUMBER}),
+            model({"a": NUMBER}),
+            "M.b: field removed or renamed",
+        ),
+        (
+            model({}, additionalProperties=False),
+            model({"n": NUMBER}, additionalProperties=False),
+            "M.n: new field that readers on the old contract refuse (they forbid extras)",
+        ),
+    ],
+)
+def test_widening_what_clients_read_breaks(old: Schema, new: Schema, found: str) -> None:
+    assert diff(old, new, Readers.CLIENTS) == [found]
+    assert found in diff(old, new, Readers.BOTH)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (model({"result": {}}), model({"result": {"type": "string"}})),
+        (model({"a": OPTIONAL_TEXT}), model({"a": {"type": "string"}})),
+        (model({"a": NUMBER}), model({"a": NUMBER}, ("a",))),
+        (model({"a": NUMBER}), model({"a": NUMBER, "b": NUMBER})),
+        (model({"a": {"type": "number", "maximum": 100}}), model({"a": {"type": "number", "maximum": 50}})),
+    ],
+)
+def test_narrowing_what_clients_read_is_compatible(old: Schema, new: Schema) -> None:
+    assert diff(old, new, Readers.CLIENTS) == []
+
+
+def test_a_change_found_both_ways_is_named_once() -> None:
+    old, new = model({"a": NUMBER, "b": NUMBER}), model({"a": NUMBER})
+    assert diff(old, new, Readers.BOTH) == ["M.b: field removed or renamed"]
 
 
 def test_references_are_followed_into_definitions() -> None:
@@ -131,7 +217,7 @@ def test_references_are_followed_into_definitions() -> None:
         }
 
     assert diff(with_state(["a", "b"]), with_state(["a"])) == [
-        'responses.json M.s: no longer accepts "b" (accepts "a")'
+        'requests.json M.s: no longer accepts "b" (accepts "a")'
     ]
 
 
@@ -141,7 +227,7 @@ def test_a_recursive_model_is_compared_once() -> None:
         return {**model({"children": children}), "$defs": {"Node": model({"children": children, **fields})}}
 
     assert diff(tree({"name": {"type": "string"}}), tree({})) == [
-        "responses.json M.children[].name: field removed or renamed"
+        "requests.json M.children[].name: field removed or renamed"
     ]
 
 
@@ -178,6 +264,19 @@ def real_contract_change(change: str) -> list[Break]:
     elif change == "rename":
         fields = task["arguments"]["properties"]
         fields["seconds"] = fields.pop("delay")
+    elif change == "answer widened":
+        new["responses"]["CompletedResponse"]["properties"]["result"] = {"title": "Result"}
+    elif change == "answer narrowed":
+        new["responses"]["TaskView"]["properties"]["worker"] = {"type": "string"}
+    elif change == "argument widened":
+        task["arguments"]["properties"]["delay"].pop("minimum")
+    elif change == "argument narrowed":
+        task["arguments"]["properties"]["delay"]["maximum"] = 60
+    elif change == "result widened":
+        formats = new["tasks"]["taskgate.thumbnail"]["result"]["properties"]
+        formats["format"] = {"anyOf": [{"type": "string"}, {"type": "null"}], "default": "png"}
+    elif change == "progress narrowed":
+        task["progress"]["meta"]["properties"]["message"]["maxLength"] = 80
     return breaking_changes(old, new)
 
 
@@ -200,6 +299,30 @@ def real_contract_change(change: str) -> list[Break]:
                 "tasks.json taskgate.process arguments.seconds: "
                 "new field that readers on the old contract refuse (they forbid extras)",
             ],
+        ),
+        (
+            "answer widened",
+            [
+                "responses.json CompletedResponse.result: "
+                "may now be any value, which readers on the old contract refuse (they accept string)"
+            ],
+        ),
+        ("answer narrowed", []),
+        ("argument widened", []),
+        (
+            "argument narrowed",
+            ["tasks.json taskgate.process arguments.delay: upper bound narrowed from none to <= 60"],
+        ),
+        (
+            "result widened",
+            [
+                "tasks.json taskgate.thumbnail result.format: may now be null, which readers on the old "
+                "contract refuse (they accept string)"
+            ],
+        ),
+        (
+            "progress narrowed",
+            ["tasks.json taskgate.process progress.message: maxLength narrowed from None to 80"],
         ),
     ],
 )

@@ -1,10 +1,12 @@
 """What a wheel must hold, and how the installed ops' rendering is compared with the committed files."""
 
+import tarfile
 from pathlib import Path
 
-from release.project import Package
+from release.build import Built
+from release.project import PACKAGES, ROOT, Package
 from release.tests.conftest import Commit, MakeWheel
-from release.wheels import console_scripts, missing_from_wheel, rendering_drift, required_files
+from release.wheels import console_scripts, licenses, missing_from_wheel, rendering_drift, required_files
 
 
 def test_every_tracked_source_file_and_py_typed_is_required(repo: Path, commit: Commit) -> None:
@@ -59,3 +61,19 @@ def test_rendered_files_that_differ_or_are_missing_are_named(tmp_path: Path) -> 
     (rendered / "definitions.json").write_text("definitions.json")
     (rendered / "enabled_plugins").write_text("enabled_plugins")
     assert rendering_drift(rendered, committed) == []
+
+
+def test_the_license_is_looked_for_in_the_wheel_and_the_sdist(make_wheel: MakeWheel, tmp_path: Path) -> None:
+    licensed = make_wheel("taskgate_ops", {"taskgate_ops-0.2.0.dist-info/licenses/LICENSE": "MIT"})
+    unlicensed = make_wheel("taskgate_api", {"taskgate_api/__init__.py": ""})
+    sdist = tmp_path / "taskgate_ops-0.2.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as archive:
+        archive.add(ROOT / "LICENSE", "taskgate_ops-0.2.0/LICENSE")
+
+    assert licenses(Built(Package("ops"), licensed, sdist)) == []
+    assert licenses(Built(Package("api"), unlicensed, sdist)) == [f"{unlicensed.name} lacks LICENSE"]
+
+
+def test_every_package_carries_the_repository_s_license() -> None:
+    for name in PACKAGES:
+        assert (ROOT / Package(name).folder / "LICENSE").read_text() == (ROOT / "LICENSE").read_text(), name

@@ -105,7 +105,7 @@ class Stack:
         """A worker with its own node name, started and ready to take tasks."""
         # The faults are scored on the process type's queue; its worker hosts nothing else.
         args = ["-m", "taskgate_worker", "--tasks", "process", "--concurrency", str(concurrency)]
-        args += ["--loglevel", "info"]
+        args += ["--log-level", "info"]
         args += ["--hostname", f"{name}-{uuid4().hex[:6]}@{HOST}"]
         worker = self.services.enter_context(
             running(self.config, Service.start(name, args, self.env, self.folder))

@@ -122,3 +122,15 @@ def test_production_refuses_default_credentials() -> None:
         _env_file=None,
     )
     assert settings.environment == "production"
+
+
+def test_an_empty_value_means_the_default_as_in_every_package(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # As a copied `.env.example` leaves them: empty in `.env`, or empty in the environment.
+    (tmp_path / ".env").write_text("TASK_TIMEOUT=\nAPI_KEYS=\nMAX_BODY_BYTES=\n")
+    monkeypatch.setenv("SUBMIT_CONCURRENCY", "")
+    monkeypatch.setenv("PORT_AMQP", "")
+    settings = ApiSettings()
+    assert (settings.task_timeout, settings.api_keys, settings.max_body_bytes) == (30.0, [], 1_048_576)
+    assert (settings.submit_concurrency, settings.port_amqp) == (32, 5672)

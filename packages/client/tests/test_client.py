@@ -77,7 +77,10 @@ def answer(status: int, body: Any) -> httpx.Response:
         return httpx.Response(
             status, content=body.model_dump_json(), headers={"content-type": "application/json"}
         )
-    return httpx.Response(status, json=body)
+    # Compact, as the api writes its JSON (and as httpx's json= does only from 0.28).
+    return httpx.Response(
+        status, content=json.dumps(body, separators=(",", ":")), headers={"content-type": "application/json"}
+    )
 
 
 def event(kind: str, task: TaskView, event_id: str) -> bytes:
@@ -510,6 +513,12 @@ ERRORS = {
     ),
     "409": (answer(409, CONFLICT), ConflictError, CONFLICT, "already completed"),
     "503": (answer(503, UNAVAILABLE), ServiceUnavailableError, UNAVAILABLE, "Redis is unreachable"),
+    "500 unexpected": (
+        answer(500, {"detail": "the api failed unexpectedly; its log names error 3f2a", "error_id": "3f2a"}),
+        ServerError,
+        '{"detail":"the api failed unexpectedly; its log names error 3f2a","error_id":"3f2a"}',
+        "^the api failed unexpectedly; its log names error 3f2a$",
+    ),
     "500 text": (
         httpx.Response(500, text="Internal Server Error"),
         ServerError,

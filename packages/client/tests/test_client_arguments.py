@@ -1,4 +1,4 @@
-"""How `taskgate` reads `--json` and `--arg KEY=VALUE` into a task's arguments, field type by field type."""
+"""How `taskgate` reads `--args` and `--arg KEY=VALUE` into a task's arguments, field type by field type."""
 
 import base64
 from collections.abc import Mapping
@@ -111,9 +111,9 @@ def test_no_arguments_at_all_are_an_empty_object() -> None:
     [
         (["title"], None, "--arg 'title' is not KEY=VALUE"),
         (["=1"], None, "--arg '=1' is not KEY=VALUE"),
-        ([], "null", r"--json must be a JSON object \{\.\.\.\}, not 'null'"),
-        ([], '"text"', r"--json must be a JSON object \{\.\.\.\}, not '\"text\"'"),
-        ([], "{'title': 1}", "--json is not JSON: Expecting property name"),
+        ([], "null", r"--args must be a JSON object \{\.\.\.\}, not 'null'"),
+        ([], '"text"', r"--args must be a JSON object \{\.\.\.\}, not '\"text\"'"),
+        ([], "{'title': 1}", "--args is not JSON: Expecting property name"),
         (["blob=@/nonexistent.bin"], None, "--arg blob: cannot read /nonexistent.bin: No such file"),
     ],
 )

@@ -3,6 +3,9 @@
 import base64
 import functools
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import entry_points
@@ -208,7 +211,7 @@ def test_run_prints_the_result_json(
 ) -> None:
     serve(monkeypatch, requests, ("", completed({"result": "Запрос выполнен успешно", "delay": 2})))
 
-    code, out, err = run(capsys, "--task-timeout", "60", "run", "process", "--json", '{"delay": 2}')
+    code, out, err = run(capsys, "--task-timeout", "60", "run", "process", "--args", '{"delay": 2}')
 
     assert (code, err) == (0, "")
     assert json.loads(out) == {"result": "Запрос выполнен успешно", "delay": 2}
@@ -265,7 +268,7 @@ def test_run_shows_long_strings_by_their_length_and_writes_them_whole_with_out(
     serve(monkeypatch, requests, ("", completed(result)))
     saved = tmp_path / "thumbnail.json"
 
-    code, out, err = run(capsys, "run", "thumbnail", "--json", "{}", "--out", str(saved))
+    code, out, err = run(capsys, "run", "thumbnail", "--args", "{}", "--out", str(saved))
 
     assert (code, err) == (0, "")
     assert json.loads(out) == {
@@ -440,21 +443,64 @@ def test_an_interrupt_is_one_line_too(
 @pytest.mark.parametrize(
     ("argv", "complaint"),
     [
-        ([], "the following arguments are required: COMMAND"),
-        (["submit"], "the following arguments are required: NAME"),
-        (["run", "process", "--timeout", "soon"], "invalid float value: 'soon'"),
-        (["--url", "127.0.0.1:8000", "status", TASK], "not an http(s) URL: '127.0.0.1:8000'"),
-        (["status"], "the following arguments are required: ID"),
+        ([], "taskgate: error: the following arguments are required: COMMAND"),
+        (["nope"], "taskgate: error: argument COMMAND: invalid choice: 'nope'"),
+        (["submit"], "taskgate submit: error: the following arguments are required: NAME"),
+        (["run", "process", "--timeout", "soon"], "argument --timeout: not a number of seconds: 'soon'"),
+        (["run", "process", "--timeout", "-1"], "argument --timeout: must be a finite number of seconds"),
+        (["--task-timeout", "nan", "types"], "argument --task-timeout: must be a finite number of seconds"),
+        (["status", TASK, "--wait", "inf"], "argument --wait: must be a finite number of seconds"),
+        (["--url", "127.0.0.1:8000", "status", TASK], "argument --url: not an http(s) URL: '127.0.0.1:8000'"),
+        (["status"], "taskgate status: error: the following arguments are required: ID"),
+        (["types", "--bogus"], "taskgate: error: unrecognized arguments: --bogus"),
+        (["--show-completion", "csh"], "argument --show-completion: invalid choice: 'csh'"),
     ],
 )
-def test_usage_errors_exit_2(
+def test_usage_errors_are_one_line_and_exit_2(
     requests: list[httpx.Request], capsys: pytest.CaptureFixture[str], argv: list[str], complaint: str
 ) -> None:
     with pytest.raises(SystemExit) as exited:
         cli.main(argv)
 
     assert exited.value.code == 2
-    assert complaint in capsys.readouterr().err
+    [line] = capsys.readouterr().err.splitlines()
+    assert complaint in line
+
+
+@pytest.mark.parametrize("shell", cli.SHELLS)
+def test_show_completion_prints_the_script_of_the_shell_named(
+    capsys: pytest.CaptureFixture[str], shell: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--show-completion", shell])
+
+    assert exited.value.code == 0
+    assert "taskgate" in capsys.readouterr().out
+
+
+def test_show_completion_takes_the_login_shell_by_default(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SHELL", "/usr/bin/zsh")
+    with pytest.raises(SystemExit):
+        cli.main(["--show-completion"])
+    assert "compdef _python_argcomplete taskgate" in capsys.readouterr().out
+
+
+def test_the_shell_completes_commands_and_options(tmp_path: Path) -> None:
+    """What bash's completion function asks the command, through argcomplete's protocol."""
+    line = "taskgate sta"
+    env = {"COMP_LINE": line, "COMP_POINT": str(len(line)), "_ARGCOMPLETE": "1", "_ARGCOMPLETE_SHELL": "bash"}
+    completions = tmp_path / "completions"
+    finished = subprocess.run(
+        [sys.executable, "-c", "from taskgate_client.cli import main; main()"],
+        env={**os.environ, **env, "_ARGCOMPLETE_STDOUT_FILENAME": str(completions)},
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert completions.read_text().split() == ["status"]
 
 
 # --- arguments ------------------------------------------------------------------------------------
@@ -503,7 +549,7 @@ def test_a_file_goes_base64_encoded_into_a_base64_field(
         f"image=@{tmp_path}/cat.png",
         "--arg",
         "width=64",
-        "--json",
+        "--args",
         '{"width": 1, "height": 32}',
     ]
     assert run(capsys, "submit", "thumbnail", *argv)[0] == 0
@@ -537,7 +583,7 @@ def test_a_type_not_installed_here_has_its_values_parsed_as_json_or_kept_as_text
     }
 
 
-def test_json_alone_needs_no_installed_types(
+def test_args_alone_needs_no_installed_types(
     monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
 ) -> None:
     def broken() -> Registry:
@@ -546,7 +592,7 @@ def test_json_alone_needs_no_installed_types(
     serve(monkeypatch, requests, ("", SUBMITTED))
     monkeypatch.setattr(cli, "discover", broken)
 
-    assert run(capsys, "submit", "process", "--json", '{"delay": 1.5}')[0] == 0
+    assert run(capsys, "submit", "process", "--args", '{"delay": 1.5}')[0] == 0
     assert sent(requests) == {"delay": 1.5}
 
 
@@ -555,8 +601,8 @@ def test_json_alone_needs_no_installed_types(
     [
         (["--arg", "delay"], "--arg 'delay' is not KEY=VALUE"),
         (["--arg", "=2"], "--arg '=2' is not KEY=VALUE"),
-        (["--json", "[1, 2]"], "--json must be a JSON object {...}, not '[1, 2]'"),
-        (["--json", "{delay: 2}"], "--json is not JSON: Expecting property name enclosed in double quotes"),
+        (["--args", "[1, 2]"], "--args must be a JSON object {...}, not '[1, 2]'"),
+        (["--args", "{delay: 2}"], "--args is not JSON: Expecting property name enclosed in double quotes"),
         (["--arg", "delay=@/nonexistent/delay"], "--arg delay: cannot read /nonexistent/delay: No such file"),
     ],
     ids=["no equals", "no key", "not an object", "not json", "no file"],
@@ -635,3 +681,86 @@ def test_a_broken_installation_is_one_line_and_exit_2(
     monkeypatch.setattr(cli, "discover", broken)
 
     assert run(capsys, *command) == (2, "", f"taskgate: error: {clash}\n")
+
+
+# --- --json: one JSON document on stdout, for scripts ---------------------------------------------
+
+
+def test_json_submit_prints_the_submitted_answer(
+    monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
+) -> None:
+    serve(monkeypatch, requests, ("", SUBMITTED))
+
+    code, out, err = run(capsys, "submit", "process", "--args", '{"delay": 1}', "--json")
+
+    assert (code, err) == (0, "")
+    assert SubmittedResponse.model_validate_json(out) == SubmittedResponse.model_validate_json(SUBMITTED.text)
+
+
+def test_json_follow_prints_only_the_final_task(
+    monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
+) -> None:
+    failed = finished(TaskState.FAILED, error="boom")
+    serve(monkeypatch, requests, ("/events", sse(task(TaskState.QUEUED), failed)), ("", SUBMITTED))
+
+    code, out, err = run(capsys, "submit", "process", "--follow", "--json")
+
+    assert (code, err) == (1, "")
+    assert TaskView.model_validate_json(out) == failed
+
+
+def test_json_run_prints_the_whole_result(
+    monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
+) -> None:
+    long_text = "x" * 1000
+    completed = {"status": "completed", "result": {"text": long_text}, "time": 0.1, "task_id": TASK}
+    serve(monkeypatch, requests, ("", json_answer(200, completed)))
+
+    code, out, err = run(capsys, "run", "acme.report", "--json")
+
+    assert (code, err) == (0, "")
+    assert out.count("\n") == 1
+    assert json.loads(out) == {"text": long_text}
+
+
+@pytest.mark.parametrize("command", ["status", "cancel"])
+def test_json_status_and_cancel_print_the_task(
+    monkeypatch: pytest.MonkeyPatch,
+    requests: list[httpx.Request],
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    view = finished(TaskState.CANCELLED, error="cancelled by request", task="process")
+    serve(monkeypatch, requests, (TASK, json_answer(202 if command == "cancel" else 200, view)))
+
+    code, out, err = run(capsys, command, TASK, "--json")
+
+    assert (code, err) == (0, "")
+    assert TaskView.model_validate_json(out) == view
+
+
+def test_json_types_lists_name_queue_and_description(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "discover", lambda: Registry.of([REPORT, PROCESS]))
+
+    code, out, err = run(capsys, "types", "--json")
+
+    assert (code, err) == (0, "")
+    assert json.loads(out) == [
+        {"name": "acme.report", "queue": "taskgate.acme.report", "description": "A weekly report."},
+        {"name": "process", "queue": "taskgate", "description": PROCESS.description},
+    ]
+
+
+def test_an_empty_variable_counts_as_unset(
+    monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
+) -> None:
+    serve(monkeypatch, requests, ("", SUBMITTED))
+    monkeypatch.setenv("TASKGATE_URL", "")
+    monkeypatch.setenv("TASKGATE_API_KEY", "")
+
+    assert run(capsys, "submit", "process")[0] == 0
+    (request,) = requests
+    assert str(request.url).startswith("http://127.0.0.1:8000/")
+    assert "authorization" not in request.headers

@@ -10,7 +10,7 @@ from taskgate_contracts import discover
 from taskgate_ops.bootstrap import Outcome, bootstrap
 from taskgate_ops.cli import app
 from taskgate_ops.management import ManagementApi, ManagementError, segment
-from taskgate_ops.rendering import definitions_json
+from taskgate_ops.rabbitmq_files import definitions_json
 from taskgate_ops.topology import build_topology
 
 runner = CliRunner()

@@ -10,7 +10,7 @@ import yaml
 
 from taskgate_contracts import discover
 from taskgate_ops.monitoring import ALERT_RULES, DASHBOARD
-from taskgate_ops.rendering import DEFINITIONS_MOUNT, rendered_files
+from taskgate_ops.rabbitmq_files import DEFINITIONS_MOUNT, rendered_files
 from taskgate_ops.topology import DEFAULT_VHOST
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -128,7 +128,7 @@ def test_the_services_run_in_production_against_the_stack() -> None:
 
 
 def test_rabbitmq_mounts_the_rendered_files() -> None:
-    # test_rendering checks these host copies against a fresh render; here, that they are what is mounted.
+    # test_rabbitmq_files checks these host copies against a fresh render; here, that they are mounted.
     volumes = SERVICES["rabbitmq"]["volumes"]
     mounts = dict(volume.split(":")[:2] for volume in volumes if volume.startswith("./"))
     rendered = rendered_files(DEFAULT_VHOST, discover())

@@ -126,7 +126,7 @@ def dead_stack(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PORT_AMQP", str(free_port()))
     monkeypatch.setenv("PORT_WEB", str(free_port()))
     monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
-    monkeypatch.setenv("TASKGATE_API_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("TASKGATE_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("TASKGATE_FLOWER_URL", f"http://127.0.0.1:{free_port()}")
 
 

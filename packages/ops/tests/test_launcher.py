@@ -11,7 +11,7 @@ from taskgate_contracts import discover
 from taskgate_ops import cli, launcher
 from taskgate_ops.cli import app
 from taskgate_ops.launcher import LaunchError, executable, stack
-from taskgate_ops.supervisor import ProcessSpec
+from taskgate_ops.processgroup import ProcessSpec
 
 runner = CliRunner()
 
@@ -42,24 +42,33 @@ def argvs(specs: Sequence[ProcessSpec]) -> dict[str, list[str]]:
 def test_by_default_one_worker_hosts_every_type() -> None:
     processes = argvs(stack(8000, 5555, 3, False, None))
     assert processes == {
-        "worker": ["/opt/bin/taskgate-worker", "--concurrency", "3"],
-        "api": ["/opt/bin/taskgate-api", "--host", "127.0.0.1", "--port", "8000"],
-        "flower": ["/opt/bin/taskgate-ops", "flower", "--address", "127.0.0.1", "--port", "5555"],
+        "worker": ["/opt/bin/taskgate-worker", "--log-level", "info", "--concurrency", "3"],
+        "api": ["/opt/bin/taskgate-api", "--host", "127.0.0.1", "--port", "8000", "--log-level", "info"],
+        "flower": [
+            *("/opt/bin/taskgate-ops", "flower", "--address", "127.0.0.1", "--port", "5555"),
+            *("--log-level", "info"),
+        ],
     }
+
+
+@pytest.mark.usefixtures("scripts")
+def test_every_process_logs_at_the_level_asked_for() -> None:
+    for argv in argvs(stack(8000, 5555, None, False, ["images"], log_level="debug")).values():
+        assert argv[argv.index("--log-level") + 1] == "debug"
 
 
 @pytest.mark.usefixtures("scripts")
 def test_one_worker_per_queue_each_named_after_its_queue_with_the_same_concurrency() -> None:
     processes = argvs(stack(8000, 5555, 2, True, ["images", "taskgate.report"]))
     assert processes["worker[images]"] == [
-        "/opt/bin/taskgate-worker",
+        *("/opt/bin/taskgate-worker", "--log-level", "info"),
         "--concurrency",
         "2",
         "--queues",
         "images",
     ]
     assert processes["worker[taskgate.report]"] == [
-        "/opt/bin/taskgate-worker",
+        *("/opt/bin/taskgate-worker", "--log-level", "info"),
         "--concurrency",
         "2",
         "--queues",
@@ -72,12 +81,15 @@ def test_one_worker_per_queue_each_named_after_its_queue_with_the_same_concurren
 @pytest.mark.usefixtures("scripts")
 def test_without_concurrency_each_worker_takes_its_own_setting() -> None:
     processes = argvs(stack(8000, 5555, None, False, ["images"]))
-    assert processes["worker[images]"] == ["/opt/bin/taskgate-worker", "--queues", "images"]
+    assert processes["worker[images]"] == [
+        *("/opt/bin/taskgate-worker", "--log-level", "info"),
+        *("--queues", "images"),
+    ]
 
 
 @pytest.fixture
 def started(monkeypatch: pytest.MonkeyPatch) -> list[ProcessSpec]:
-    """What `up` hands its supervisor, which here runs nothing."""
+    """What `up` hands its process group, which here runs nothing."""
     specs: list[ProcessSpec] = []
 
     class Recording:
@@ -87,7 +99,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[ProcessSpec]:
         def run(self) -> int:
             return 0
 
-    monkeypatch.setattr(cli, "Supervisor", Recording)
+    monkeypatch.setattr(cli, "ProcessGroup", Recording)
     return specs
 
 
@@ -104,7 +116,8 @@ def test_up_worker_per_queue_runs_a_worker_on_each_queue_of_the_registry(
     assert "acme" in queues
     assert [spec.name for spec in workers] == [f"worker[{queue}]" for queue in queues]
     for spec in workers:
-        assert list(spec.argv[1:]) == ["--concurrency", "2", "--queues", spec.name[len("worker[") : -1]]
+        queue = spec.name[len("worker[") : -1]
+        assert list(spec.argv[1:]) == ["--log-level", "info", "--concurrency", "2", "--queues", queue]
     assert [spec.name for spec in started][-2:] == ["api", "flower"]
 
 

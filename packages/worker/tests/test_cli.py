@@ -11,6 +11,7 @@ from taskgate_worker import factory
 from taskgate_worker.__main__ import _parser, hosting_overrides, main, worker_argv
 from taskgate_worker.config import WorkerSettings, load_settings
 from taskgate_worker.hosting import Hosting, plan
+from taskgate_worker.version import __version__
 
 NODE = "taskgate-all-7@box"
 
@@ -111,7 +112,7 @@ def test_events_are_always_sent_and_the_node_is_named() -> None:
 
 
 def test_options_are_passed_to_the_worker() -> None:
-    args = _parser().parse_args(["--concurrency", "3", "--loglevel", "DEBUG", "--hostname", "w1@%h"])
+    args = _parser().parse_args(["--concurrency", "3", "--log-level", "DEBUG", "--hostname", "w1@%h"])
     assert worker_argv(args, NODE) == [
         "worker",
         "--task-events",
@@ -159,3 +160,34 @@ def test_main_starts_a_worker_named_after_what_it_hosts(
     (argv,) = started
     assert argv[:4] == ["worker", "--task-events", "--loglevel=info", "--concurrency=2"]
     assert re.fullmatch(rf"--hostname=taskgate-all-{os.getpid()}@.+", argv[4])
+
+
+@pytest.mark.parametrize(
+    ("option", "line"),
+    [
+        ("--log-level=bogus", "taskgate-worker: error: argument --log-level: invalid choice: 'bogus'"),
+        ("--concurrency=two", "taskgate-worker: error: argument --concurrency: not a whole number: 'two'"),
+        ("--bogus", "taskgate-worker: error: unrecognized arguments: --bogus"),
+        (
+            "--show-completion=csh",
+            "taskgate-worker: error: argument --show-completion: invalid choice: 'csh'",
+        ),
+    ],
+)
+def test_a_wrong_option_is_one_line_before_anything_starts(tmp_path: Path, option: str, line: str) -> None:
+    assert _stopped_with_one_line(_run_cli(tmp_path, option)).startswith(line)
+
+
+def test_version(tmp_path: Path) -> None:
+    assert _run_cli(tmp_path, "--version").stdout == f"taskgate-worker {__version__}\n"
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish", "powershell"])
+def test_show_completion_prints_the_shell_s_script(tmp_path: Path, shell: str) -> None:
+    finished = _run_cli(tmp_path, "--show-completion", shell)
+    assert finished.returncode == 0
+    assert "taskgate-worker" in finished.stdout
+
+
+def test_the_former_loglevel_spelling_still_works() -> None:
+    assert _parser().parse_args(["--loglevel", "WARNING"]).log_level == "warning"

@@ -166,11 +166,14 @@ def create_app(settings: ApiSettings | None = None, registry: Registry | None = 
     app.include_router(tasks.router)
     app.include_router(health.router)
     errors.install(app)
-    # Added last, so outermost: the body limit and the key are checked before anything else runs.
+    # Added last, so outermost: the body limit and the key are checked before anything else runs, and
+    # an error nothing foresaw, anywhere, is still answered in JSON.
     app.add_middleware(CountRequests)
     app.add_middleware(LimitBody, limit=settings.max_body_bytes)
     if settings.api_keys:
         app.add_middleware(RequireApiKey, keys=settings.api_keys)
+    # Inside the request log, so an unforeseen failure's line carries its 500 and its request id.
+    app.add_middleware(errors.AnswerUnexpected)
     # Outside the key: a refused request is logged too, with its request id.
     app.add_middleware(LogRequests, traced=tracing is not None)
     if tracing is not None:

@@ -7,12 +7,10 @@ from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from taskgate_api.environment import ENV_FILE
 from taskgate_contracts import Connections
 from taskgate_contracts.observability import Observability
 from taskgate_contracts.tasks import environment as task_environment
-
-#: Where the api's settings, and its task types' settings, are read from beside the environment.
-ENV_FILE = ".env"
 
 
 def environment() -> dict[str, str]:
@@ -21,7 +19,8 @@ def environment() -> dict[str, str]:
 
 
 class ApiSettings(BaseSettings, Connections, Observability):
-    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore")
+    # An empty variable (as a copied `.env.example` leaves it) means "use the default", as everywhere.
+    model_config = SettingsConfigDict(env_file=ENV_FILE, env_ignore_empty=True, extra="ignore")
 
     task_timeout: float = Field(
         30.0, gt=0, description="Seconds POST /process waits for the outcome before answering pending."

@@ -1,4 +1,4 @@
-"""A task's arguments from the command line: a `--json` object, then `--arg KEY=VALUE` pairs over it.
+"""A task's arguments from the command line: an `--args` object, then `--arg KEY=VALUE` pairs over it.
 
 These rules only choose the JSON each value is sent as; the api validates the arguments and explains a
 refusal with its 422. Where the task type is installed, its args model's JSON schema says how to read a
@@ -24,14 +24,14 @@ _ENCODINGS: dict[str, Callable[[bytes], bytes]] = {
 
 
 class ArgumentsError(ValueError):
-    """An option of the command cannot be used (`--json`, an `--arg`, `--out`); the message is one line
+    """An option of the command cannot be used (`--args`, an `--arg`, `--out`); the message is one line
     naming it."""
 
 
 def task_arguments(
     json_text: str | None, pairs: Sequence[str], fields: Mapping[str, Field] | None
 ) -> dict[str, Any]:
-    """The arguments `--json` and `--arg` give, an `--arg` winning over `--json` for its key.
+    """The arguments `--args` and `--arg` give, an `--arg` winning over `--args` for its key.
 
     `fields` are the properties of the args model's JSON schema, or None when the type is not installed here.
     """
@@ -48,9 +48,9 @@ def _object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ArgumentsError(f"--json is not JSON: {error}") from None
+        raise ArgumentsError(f"--args is not JSON: {error}") from None
     if not isinstance(value, dict):
-        raise ArgumentsError(f"--json must be a JSON object {{...}}, not {text[:80]!r}")
+        raise ArgumentsError(f"--args must be a JSON object {{...}}, not {text[:80]!r}")
     return value
 
 
@@ -65,7 +65,7 @@ def _value(key: str, text: str, field: Field | None) -> Any:
         except UnicodeDecodeError:
             raise ArgumentsError(
                 f"--arg {key}: {text[1:]} is not UTF-8 text; binary data goes to a base64 field of a task "
-                "type installed here, or base64-encoded in --json"
+                "type installed here, or base64-encoded in --args"
             ) from None
     if _is_text(field):
         return text

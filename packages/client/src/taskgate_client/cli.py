@@ -1,6 +1,9 @@
 """`taskgate`: submit and run tasks of any type on a taskgate api, follow them live, look them up, cancel
 them, and list the task types installed here.
 
+Every command takes `--json`: its answer is then one JSON document on stdout, for scripts (a task's
+arguments are given with `--args '{...}'`). Errors are one line on stderr either way.
+
 Exit codes: 0 done (a completed task, or a request the api accepted), 1 the task failed, was cancelled or
 (`run`) had not finished in time, 2 a usage error, a broken task-type installation or a request the api
 refused (4xx), 3 the api is unreachable or cannot work (5xx, 503), 130 interrupted.
@@ -8,10 +11,11 @@ refused (4xx), 3 the api is unreachable or cannot work (5xx, 503), 130 interrupt
 
 import argparse
 import json
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from rich.console import Console
@@ -35,6 +39,10 @@ from taskgate_contracts.registry import RegistryError, discover
 from taskgate_contracts.responses import TaskState, TaskView
 
 OK, TASK_DID_NOT_COMPLETE, REFUSED, UNAVAILABLE, INTERRUPTED = 0, 1, 2, 3, 130
+#: The shells `--show-completion` writes a script for, as every taskgate command does.
+SHELLS = ("bash", "zsh", "fish", "powershell")
+#: The variables the command's defaults come from; an empty one counts as unset.
+URL_VARIABLE, API_KEY_VARIABLE = "TASKGATE_URL", "TASKGATE_API_KEY"
 
 Command = Callable[[TaskgateClient, argparse.Namespace, Console, Console], int]
 
@@ -44,6 +52,21 @@ def _base_url(text: str) -> str:
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}")
     return text
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (0 <= value < math.inf):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds, at least 0, got {text}")
+    return value
+
+
+def _print_json(out: Console, document: Any) -> None:
+    """One JSON document, whole (long strings too), on one line."""
+    out.print(json.dumps(document, ensure_ascii=False), markup=False)
 
 
 def _ended(view: TaskView) -> int:
@@ -60,25 +83,34 @@ def _args_fields(name: str) -> Mapping[str, Field] | None:
 
 
 def _task_args(args: argparse.Namespace) -> dict[str, Any]:
-    # Discovery only when it matters: --json alone is sent as it is.
+    # Discovery only when it matters: --args alone is sent as it is.
     fields = _args_fields(args.task) if args.arg else None
-    return task_arguments(args.json, args.arg, fields)
+    return task_arguments(args.args, args.arg, fields)
 
 
 def _submit(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Console) -> int:
     submitted = client.submit(args.task, _task_args(args), idempotency_key=args.idempotency_key)
-    out.print(submitted.task_id, markup=False)
     if not args.follow:
+        if args.json:
+            _print_json(out, submitted.model_dump(mode="json"))
+        else:
+            out.print(submitted.task_id, markup=False)
         return OK
+    if not args.json:
+        out.print(submitted.task_id, markup=False)
     start = TaskView(task_id=submitted.task_id, task=args.task, status=submitted.status)
     try:
-        view = rendering.follow(client.events(submitted.task_id), start, err)
+        # With --json the progress bar stays off: stderr may be a script's log.
+        view = rendering.follow(client.events(submitted.task_id), start, None if args.json else err)
     except KeyboardInterrupt:
         err.print(
             f"stopped following; the task keeps running (taskgate cancel {submitted.task_id})", markup=False
         )
         return INTERRUPTED
-    out.print(rendering.outcome(view))
+    if args.json:
+        _print_json(out, view.model_dump(mode="json"))
+    else:
+        out.print(rendering.outcome(view))
     return _ended(view)
 
 
@@ -86,7 +118,10 @@ def _run(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Co
     result = client.run(
         args.task, _task_args(args), idempotency_key=args.idempotency_key, timeout=args.timeout
     )
-    out.print(rendering.result_json(result, indent=2), markup=False)
+    if args.json:
+        _print_json(out, result)
+    else:
+        out.print(rendering.result_json(result, indent=2), markup=False)
     if args.out is not None:
         try:
             args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -96,18 +131,28 @@ def _run(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Co
 
 
 def _status(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Console) -> int:
-    out.print(rendering.task_table(client.get(args.task_id, wait=args.wait)))
+    view = client.get(args.task_id, wait=args.wait)
+    if args.json:
+        _print_json(out, view.model_dump(mode="json"))
+    else:
+        out.print(rendering.task_table(view))
     return OK
 
 
 def _cancel(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Console) -> int:
     view = client.cancel(args.task_id)
-    out.print(f"{rendering.outcome(view)} (task {view.task_id})")
+    if args.json:
+        _print_json(out, view.model_dump(mode="json"))
+    else:
+        out.print(f"{rendering.outcome(view)} (task {view.task_id})")
     return OK
 
 
 def _types(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Console) -> int:
     registry = discover()
+    if args.json:
+        _print_json(out, [rendering.task_type(spec) for spec in registry])
+        return OK
     if not registry:
         err.print("no task types are installed here", markup=False)
     for line in rendering.task_types(registry):
@@ -115,32 +160,61 @@ def _types(client: TaskgateClient, args: argparse.Namespace, out: Console, err: 
     return OK
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """A wrong option is one line on stderr and exit code 2, as every taskgate command says it."""
+        self.exit(REFUSED, f"{self.prog}: error: {message}\n")
+
+
+class _Completion(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, namespace: object, shell: Any, _: Any = None) -> None:
+        # Imported only to write the script, and when the shell asks for completions.
+        from argcomplete.shell_integration import shellcode
+
+        shell = shell or Path(os.environ.get("SHELL", "")).name
+        if shell not in SHELLS:
+            parser.error(f"--show-completion: name the shell, one of {', '.join(SHELLS)}")
+        print(shellcode([parser.prog], shell=shell), end="")
+        parser.exit(OK)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="taskgate", description="Run and follow tasks on a taskgate api.")
-    parser.add_argument("--version", action="version", version=f"taskgate {__version__}")
+    parser = _Parser(prog="taskgate", description="Run and follow tasks on a taskgate api.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--show-completion",
+        action=_Completion,
+        nargs="?",
+        choices=SHELLS,
+        metavar="SHELL",
+        help=f"print the script that completes taskgate's commands in SHELL ({', '.join(SHELLS)}) and exit",
+    )
     parser.add_argument(
         "--url",
         type=_base_url,
-        default=os.environ.get("TASKGATE_URL", DEFAULT_URL),
-        help=f"the api's base URL (default: $TASKGATE_URL, else {DEFAULT_URL})",
+        default=os.environ.get(URL_VARIABLE) or DEFAULT_URL,
+        help=f"the api's base URL (default: ${URL_VARIABLE}, else {DEFAULT_URL})",
     )
     parser.add_argument(
         "--api-key",
-        default=os.environ.get("TASKGATE_API_KEY"),
-        help="the key the api requires, if it requires one (default: $TASKGATE_API_KEY)",
+        default=os.environ.get(API_KEY_VARIABLE) or None,
+        help=f"the key the api requires, if it requires one (default: ${API_KEY_VARIABLE})",
     )
     parser.add_argument(
         "--task-timeout",
-        type=float,
+        type=_seconds,
         default=DEFAULT_TASK_TIMEOUT,
         help="the api's TASK_TIMEOUT: how long `run` may wait for its answer, and the longest wait the "
         "api accepts (default: %(default)g)",
     )
-    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND", parser_class=_Parser)
 
     def command(name: str, run: Command, help_: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_, description=help_)
         sub.set_defaults(run=run)
+        sub.add_argument(
+            "--json", action="store_true", help="print the answer as one JSON document, for scripts"
+        )
         return sub
 
     def task(sub: argparse.ArgumentParser) -> None:
@@ -154,7 +228,7 @@ def _parser() -> argparse.ArgumentParser:
             "KEY=@PATH reads a file, base64-encoded for a base64 field (repeatable)",
         )
         sub.add_argument(
-            "--json", metavar="OBJECT", help="the arguments as a JSON object; --arg wins per key"
+            "--args", metavar="OBJECT", help="the arguments as a JSON object; --arg wins per key"
         )
         sub.add_argument(
             "--idempotency-key", help="the same key attaches to the same task, never a second one"
@@ -167,7 +241,7 @@ def _parser() -> argparse.ArgumentParser:
     task(run)
     run.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
         help="seconds to wait for the result (default: --task-timeout, which the api may hold the "
         "request for anyway)",
@@ -177,7 +251,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     status = command("status", _status, "show a task")
     status.add_argument("task_id", metavar="ID")
-    status.add_argument("--wait", type=float, help="first wait up to this many seconds for it to end")
+    status.add_argument("--wait", type=_seconds, help="first wait up to this many seconds for it to end")
     command("cancel", _cancel, "cancel a queued or running task").add_argument("task_id", metavar="ID")
     command("types", _types, "list the task types installed where this command runs")
     return parser
@@ -200,7 +274,12 @@ def _explain(error: Exception) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions: answer and exit
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
+    args = parser.parse_args(argv)
     out, err = rendering.console(), rendering.console(stderr=True)
     run: Command = args.run
     try:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ValidationError
 from taskgate_contracts.responses import (
     ConflictResponse,
     FailedResponse,
+    InternalErrorResponse,
     NotFoundResponse,
     ServiceUnavailableResponse,
     TaskView,
@@ -158,6 +159,10 @@ def error_for(response: httpx.Response) -> ApiError[object]:
         return ServiceUnavailableError(unavailable.detail, status, unavailable)
     if status == httpx.codes.INTERNAL_SERVER_ERROR and (failed := _decoded(response, FailedResponse)):
         return TaskFailedError.of(failed, status)
+    if status == httpx.codes.INTERNAL_SERVER_ERROR and (
+        internal := _decoded(response, InternalErrorResponse)
+    ):
+        return ServerError(internal.detail, status, response.text)
     if status >= httpx.codes.INTERNAL_SERVER_ERROR:
         text = response.text
         return ServerError(f"the api failed with {status}: {text[:200]!r}", status, text)

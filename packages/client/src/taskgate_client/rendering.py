@@ -19,7 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from taskgate_contracts.events import TaskEvent
-from taskgate_contracts.registry import Registry
+from taskgate_contracts.registry import AnySpec, Registry
 from taskgate_contracts.responses import TaskState, TaskView
 
 _STYLES = {
@@ -103,6 +103,11 @@ def outcome(view: TaskView) -> str:
     return f"{_status(view.status)}{_took(view)}" + (f": {escape(detail)}" if detail else "")
 
 
+def task_type(spec: AnySpec) -> dict[str, str]:
+    """A task type as `taskgate types --json` lists it."""
+    return {"name": spec.name, "queue": spec.queue, "description": spec.description}
+
+
 def task_types(registry: Registry) -> list[str]:
     """One line per task type: its name, its queue and what it does, in columns."""
     name_width = max((len(spec.name) for spec in registry), default=0)
@@ -112,9 +117,13 @@ def task_types(registry: Registry) -> list[str]:
     ]
 
 
-def follow(events: Iterable[TaskEvent], start: TaskView, screen: Console) -> TaskView:
-    """Show a live progress bar while `events` last; the task as the last event left it."""
+def follow(events: Iterable[TaskEvent], start: TaskView, screen: Console | None) -> TaskView:
+    """A live progress bar on `screen`, if given, while `events` last; the task as the last one left it."""
     view = start
+    if screen is None:
+        for event in events:
+            view = event.task
+        return view
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),

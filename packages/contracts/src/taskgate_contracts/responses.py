@@ -231,6 +231,18 @@ class UnknownTaskTypeResponse(BaseModel):
     known: list[str]
 
 
+class UnauthorizedResponse(BaseModel):
+    """The api requires a key (API_KEYS) and the request carries none that it knows."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"detail": "a valid API key is required: Authorization: Bearer <key>"}]
+        }
+    )
+
+    detail: str
+
+
 class TooLargeResponse(BaseModel):
     """The request body is larger than the api takes."""
 
@@ -239,6 +251,25 @@ class TooLargeResponse(BaseModel):
     )
 
     detail: str
+
+
+class InternalErrorResponse(BaseModel):
+    """The api failed in a way it did not foresee. Nothing of the failure is in the answer: `error_id`
+    finds its traceback in the api's log."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "detail": "the api failed unexpectedly; its log names error 3f2a9c1e0b7d",
+                    "error_id": "3f2a9c1e0b7d",
+                }
+            ]
+        }
+    )
+
+    detail: str
+    error_id: str = Field(description="Names the failure in the api's log, with its traceback.")
 
 
 class ConflictResponse(BaseModel):

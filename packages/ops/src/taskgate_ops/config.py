@@ -31,7 +31,9 @@ class OpsSettings(BaseSettings, Connections, Observability):
     flower_purge_offline_workers: int = Field(
         300, gt=0, description="Seconds after which Flower forgets a worker that went offline."
     )
-    taskgate_api_url: str = Field("http://127.0.0.1:8000", description="Where `doctor` finds the api.")
+    taskgate_url: str = Field(
+        "http://127.0.0.1:8000", description="Where `doctor` finds the api (the `taskgate` command's too)."
+    )
     taskgate_flower_url: str = Field("http://127.0.0.1:5555", description="Where `doctor` finds Flower.")
 
     @field_validator("flower_basic_auth")

@@ -140,8 +140,8 @@ CHECKS = (
     Check("Workers", probe_workers, "start one: `taskgate-worker` (or `docker compose up worker`)"),
     Check(
         "API",
-        lambda settings: _api_health(settings.taskgate_api_url),
-        "start it: `taskgate-api`; set TASKGATE_API_URL if it runs elsewhere",
+        lambda settings: _api_health(settings.taskgate_url),
+        "start it: `taskgate-api`; set TASKGATE_URL if it runs elsewhere",
     ),
     Check(
         "Flower",

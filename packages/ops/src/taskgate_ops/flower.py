@@ -32,7 +32,12 @@ def require_credentials(settings: OpsSettings) -> str:
 
 
 def flower_launch(
-    settings: OpsSettings, port: int, address: str, insecure_dev: bool, environ: Mapping[str, str]
+    settings: OpsSettings,
+    port: int,
+    address: str,
+    insecure_dev: bool,
+    environ: Mapping[str, str],
+    log_level: str = "info",
 ) -> FlowerLaunch:
     """The `celery flower` process to run; refuses to build one without credentials unless `insecure_dev`."""
     env = dict(environ)
@@ -58,5 +63,6 @@ def flower_launch(
         f"--state_save_interval={STATE_SAVE_INTERVAL_MS}",
         f"--max_tasks={settings.flower_max_tasks}",
         f"--purge_offline_workers={settings.flower_purge_offline_workers}",
+        f"--logging={log_level}",
     ]
     return FlowerLaunch(argv, env)

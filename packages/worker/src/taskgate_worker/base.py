@@ -25,8 +25,8 @@ from taskgate_contracts import Handler, TaskCancelled, TaskSettings, TaskSpec
 from taskgate_contracts.storage import CANCELLED_REASON
 from taskgate_contracts.tasks import HARD_LIMIT_GRACE_SECONDS
 from taskgate_worker.arguments import validated_arguments
-from taskgate_worker.compat import version_checking_strategy
 from taskgate_worker.context import RunningTask
+from taskgate_worker.contract_version import version_checking_strategy
 from taskgate_worker.journal import note_start
 
 

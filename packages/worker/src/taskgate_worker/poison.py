@@ -22,7 +22,7 @@ from kombu.serialization import prepare_accept_content
 from vine import promise
 
 from taskgate_worker.base import HandlerTask
-from taskgate_worker.compat import unreadable_reason
+from taskgate_worker.contract_version import unreadable_reason
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def poison_reason(message: Message, app: Celery) -> str | None:
         return "the body is not a task body: [positional arguments, keyword arguments, options]"
     if unreadable_reason(headers) is not None:
         # Written on a newer contract, its arguments are judged by that contract: the version check
-        # (`compat`) dead-letters it intact, for a worker that can read it, rather than failing the task.
+        # (`contract_version`) dead-letters it intact, for a worker that can read it, not failing the task.
         return None
     # Celery's own tasks (`celery.*`) have no args model to check.
     return task.arguments_problem(body[0], body[1]) if isinstance(task, HandlerTask) else None

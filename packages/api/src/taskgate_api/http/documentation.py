@@ -1,5 +1,6 @@
 """The OpenAPI document as this deployment behaves: its task types' arguments, results and settings, its
-limits, and its API key when one is required."""
+limits, its API key when one is required, the JSON 500 any operation may answer, and the headers the
+answers carry."""
 
 from typing import Any
 
@@ -9,7 +10,7 @@ from fastapi_offline import FastAPIOffline
 from taskgate_api.config import ApiSettings
 from taskgate_api.engine.tasktypes import TaskType, TaskTypes
 from taskgate_api.http.guards import DOCS_ASSETS, OPEN_PATHS
-from taskgate_contracts import TooLargeResponse
+from taskgate_contracts import InternalErrorResponse, TooLargeResponse, UnauthorizedResponse
 from taskgate_contracts.operations import completed_model, run_operation_id, submit_operation_id
 
 Schema = dict[str, Any]
@@ -44,6 +45,8 @@ def describe_deployment(app: FastAPI, settings: ApiSettings, task_types: TaskTyp
             _body_limit(schema, settings)
             if settings.api_keys:
                 _bearer_auth(schema)
+            _unexpected_errors(schema)
+            _response_headers(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -141,9 +144,73 @@ def _parameters_not_nullable(schema: Schema) -> None:
 def _bearer_auth(schema: Schema) -> None:
     """Every route but the open ones needs `Authorization: Bearer <key>`, and may answer 401."""
     schema.setdefault("components", {})["securitySchemes"] = {"apiKey": {"type": "http", "scheme": "bearer"}}
+    schema["components"]["schemas"]["UnauthorizedResponse"] = UnauthorizedResponse.model_json_schema()
+    unauthorized = {"$ref": "#/components/schemas/UnauthorizedResponse"}
     for path, operations in schema["paths"].items():
         if path in OPEN_PATHS:
             continue
         for operation in operations.values():
             operation["security"] = [{"apiKey": []}]
-            operation["responses"]["401"] = {"description": "A valid API key is required."}
+            operation["responses"]["401"] = {
+                "description": "A valid API key is required.",
+                "content": {"application/json": {"schema": unauthorized}},
+            }
+
+
+#: The headers answers carry, by the model of the answer: declared wherever such an answer is.
+_HEADERS_BY_MODEL = {
+    "SubmittedResponse": ("Location",),
+    "PendingResponse": ("Location", "Retry-After"),
+    "ServiceUnavailableResponse": ("Retry-After",),
+    "UnauthorizedResponse": ("WWW-Authenticate",),
+}
+_HEADERS: dict[str, Schema] = {
+    "Location": {
+        "description": "Where to follow the task: `/tasks/{task_id}`.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before asking again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "WWW-Authenticate": {
+        "description": "How to authenticate: `Bearer`.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+}
+
+
+def _unexpected_errors(schema: Schema) -> None:
+    """Any operation may fail in a way nobody foresaw: a JSON 500 naming an error id, beside the failed
+    task's 500 where an operation runs a task."""
+    components = schema["components"]["schemas"]
+    components["InternalErrorResponse"] = InternalErrorResponse.model_json_schema()
+    unexpected = {"$ref": "#/components/schemas/InternalErrorResponse"}
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            answer = operation["responses"].get("500")
+            if answer is None:
+                operation["responses"]["500"] = {
+                    "description": "The api failed unexpectedly; `error_id` finds it in its log.",
+                    "content": {"application/json": {"schema": unexpected}},
+                }
+            else:
+                content = answer["content"]["application/json"]
+                content["schema"] = {"anyOf": [content["schema"], unexpected]}
+                answer["description"] += " Or the api failed unexpectedly: `error_id` finds it in its log."
+
+
+def _response_headers(schema: Schema) -> None:
+    """The headers each answer carries, read off the model it answers with."""
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            for answer in operation["responses"].values():
+                model = (
+                    answer.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+                )
+                names = _HEADERS_BY_MODEL.get(model.rpartition("/")[2], ())
+                if names:
+                    answer["headers"] = {name: _HEADERS[name] for name in names}

@@ -1,6 +1,13 @@
 """How the api answers when a request cannot be served: 503 naming the unreachable service, 422 that says
-what is wrong, 409 when a finished task cannot change, 404 for an unknown task type."""
+what is wrong, 409 when a finished task cannot change, 404 for an unknown task type, and a JSON 500 for
+what nobody foresaw.
 
+Every error answer is a JSON object with `detail`: a sentence, or for a 422 the list of what is wrong
+(`loc`, `msg`, `type` each), and beside it the fields of its model in `taskgate_contracts.responses`.
+"""
+
+import logging
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +18,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from taskgate_api.engine.errors import IdempotencyConflictError, ServiceUnavailableError, TaskFinishedError
 from taskgate_api.http.answers import model_response
@@ -18,11 +26,14 @@ from taskgate_contracts import (
     IDEMPOTENCY_HEADER,
     ConflictResponse,
     ErrorDetail,
+    InternalErrorResponse,
     ServiceUnavailableResponse,
     UnknownTaskTypeError,
     UnknownTaskTypeResponse,
     ValidationErrorResponse,
 )
+
+log = logging.getLogger(__name__)
 
 #: How long a client should wait before trying again when a service is down.
 RETRY_AFTER_UNAVAILABLE = "5"
@@ -99,6 +110,38 @@ def _allowed_methods(request: Request) -> list[str]:
         for method in _METHODS
         if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
     ]
+
+
+class AnswerUnexpected:
+    """Outermost: an exception no handler took is logged with its traceback under a new error id, and the
+    client gets a JSON 500 naming that id — never the traceback, nor Starlette's plain-text 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_noting_the_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_the_start)
+        except Exception:
+            error_id = uuid.uuid4().hex[:12]
+            log.exception("error %s: %s %s failed unexpectedly", error_id, scope["method"], scope["path"])
+            if started:  # an answer is under way (an event stream): all that can be done is to end it
+                return
+            detail = f"the api failed unexpectedly; its log names error {error_id}"
+            body = InternalErrorResponse(detail=detail, error_id=error_id).model_dump_json().encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 500, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
 
 
 def install(app: FastAPI) -> None:

@@ -23,7 +23,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from taskgate_api.app import stop_waiting
 from taskgate_api.http.arrival import RECEIVED_AT
-from taskgate_api.server.supervisor import Listen, shared_port_socket
+from taskgate_api.server.prefork import Listen, shared_port_socket
 
 
 class CoalescingTransport:

@@ -146,8 +146,13 @@ def router(task_types: TaskTypes) -> APIRouter:
         raise UnknownTaskTypeError(task_type, task_types)
 
     unknown_responses: Responses = {404: {"model": UnknownTaskTypeResponse}}
-    for path in (submit_path("{task_type}"), run_path("{task_type}")):
+    for operation, path in (("submit", submit_path("{task_type}")), ("run", run_path("{task_type}"))):
         routes.add_api_route(
-            path, unknown, methods=["POST"], include_in_schema=False, responses=unknown_responses
+            path,
+            unknown,
+            methods=["POST"],
+            operation_id=f"{operation}_unknown_task_type",
+            include_in_schema=False,
+            responses=unknown_responses,
         )
     return routes

@@ -1,4 +1,4 @@
-"""The supervisor with dummy children: merged prefixed output, and nobody outlives anybody."""
+"""The process group with dummy children: merged prefixed output, and nobody outlives anybody."""
 
 import io
 import os
@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from taskgate_ops.supervisor import ProcessSpec, Supervisor
+from taskgate_ops.processgroup import ProcessGroup, ProcessSpec
 
 
 def python(code: str) -> list[str]:
@@ -45,8 +45,8 @@ def running(pid: int) -> bool:
 
 
 def alive(pid: int) -> bool:
-    """Still running a moment after the supervisor returned: a grandchild, reaped by init rather than by
-    the supervisor, takes a few milliseconds to finish dying after its signal."""
+    """Still running a moment after the process group returned: a grandchild, reaped by init rather than by
+    the process group, takes a few milliseconds to finish dying after its signal."""
     deadline = time.monotonic() + 3
     while running(pid):
         if time.monotonic() > deadline:
@@ -84,7 +84,7 @@ def test_a_dying_child_stops_the_others_and_fails_the_run(tmp_path: Path) -> Non
         ProcessSpec("long", sleeper(long_runner, spawn_child=True)),
         ProcessSpec("short", python("import time; time.sleep(0.5); print('bye'); raise SystemExit(3)")),
     ]
-    assert Supervisor(specs, output, stop_grace=5).run() == 3
+    assert ProcessGroup(specs, output, stop_grace=5).run() == 3
     assert not any(alive(pid) for pid in pids(long_runner))
     lines = output.getvalue().splitlines()
     assert "short        | bye" in lines
@@ -94,7 +94,7 @@ def test_a_dying_child_stops_the_others_and_fails_the_run(tmp_path: Path) -> Non
 
 def test_a_child_ending_with_code_zero_still_fails_the_run(tmp_path: Path) -> None:
     specs = [ProcessSpec("long", sleeper(tmp_path / "long")), ProcessSpec("quick", python("pass"))]
-    assert Supervisor(specs, io.StringIO(), stop_grace=5).run() == 1
+    assert ProcessGroup(specs, io.StringIO(), stop_grace=5).run() == 1
 
 
 def test_sigterm_stops_every_child_and_its_children_cleanly(tmp_path: Path) -> None:
@@ -102,7 +102,7 @@ def test_sigterm_stops_every_child_and_its_children_cleanly(tmp_path: Path) -> N
     specs = [ProcessSpec(path.name, sleeper(path, spawn_child=True)) for path in files]
     signaller = send_after(signal.SIGTERM, files)
     output = io.StringIO()
-    assert Supervisor(specs, output, stop_grace=5).run() == 0
+    assert ProcessGroup(specs, output, stop_grace=5).run() == 0
     signaller.join()
     assert not any(alive(pid) for path in files for pid in pids(path))
     assert "taskgate-ops | stopping" in output.getvalue().splitlines()
@@ -111,7 +111,7 @@ def test_sigterm_stops_every_child_and_its_children_cleanly(tmp_path: Path) -> N
 def test_ctrl_c_stops_the_children_too(tmp_path: Path) -> None:
     pid_file = tmp_path / "child"
     signaller = send_after(signal.SIGINT, [pid_file])
-    assert Supervisor([ProcessSpec("child", sleeper(pid_file))], io.StringIO(), stop_grace=5).run() == 0
+    assert ProcessGroup([ProcessSpec("child", sleeper(pid_file))], io.StringIO(), stop_grace=5).run() == 0
     signaller.join()
     assert not any(alive(pid) for pid in pids(pid_file))
 
@@ -122,7 +122,9 @@ def test_a_child_that_ignores_sigterm_is_killed_after_the_grace(tmp_path: Path) 
     output = io.StringIO()
     started = time.monotonic()
     assert (
-        Supervisor([ProcessSpec("stubborn", sleeper(pid_file, ignore_term=True))], output, stop_grace=1).run()
+        ProcessGroup(
+            [ProcessSpec("stubborn", sleeper(pid_file, ignore_term=True))], output, stop_grace=1
+        ).run()
         == 0
     )
     signaller.join()
@@ -138,7 +140,7 @@ def test_a_missing_program_is_reported_and_the_started_ones_stopped(tmp_path: Pa
         ProcessSpec("first", sleeper(pid_file)),
         ProcessSpec("ghost", [str(tmp_path / "no-such-program")]),
     ]
-    assert Supervisor(specs, output, stop_grace=5).run() == 1
+    assert ProcessGroup(specs, output, stop_grace=5).run() == 1
     assert "could not start ghost" in output.getvalue()
     started = re.search(r"started first \(pid (\d+)\)", output.getvalue())
     assert started is not None

@@ -68,7 +68,7 @@ class _ApiProcess:
     started: float
 
 
-class Supervisor:
+class PreforkSupervisor:
     def __init__(self, listen: Listen, processes: int) -> None:
         self._listen = listen
         self._processes = processes

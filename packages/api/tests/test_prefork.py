@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from taskgate_api.server import supervisor
+from taskgate_api.server import prefork
 
 HOST = "127.0.0.1"
 #: What the api processes need to start: no service has to be reachable for /healthz.
@@ -40,10 +40,21 @@ def children(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def start(port: int, workers: int, **env: str) -> "subprocess.Popen[str]":
-    command = [sys.executable, "-m", "taskgate_api", "--host", HOST, "--port", str(port)]
-    command += ["--workers", str(workers), "--log-level", "warning"]
-    return subprocess.Popen(command, env={**ENV, **env}, stderr=subprocess.PIPE, text=True)
+def start(port: int, workers: int | None, cwd: Path | None = None, **env: str) -> "subprocess.Popen[str]":
+    command = [
+        sys.executable,
+        "-m",
+        "taskgate_api",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    return subprocess.Popen(command, env={**ENV, **env}, stderr=subprocess.PIPE, text=True, cwd=cwd)
 
 
 def wait_serving(url: str, supervisor: "subprocess.Popen[str]", timeout: float = 30.0) -> None:
@@ -135,7 +146,7 @@ def test_the_supervisors_own_lines_follow_log_format(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], log_format: str, expected: str
 ) -> None:
     monkeypatch.setenv("LOG_FORMAT", log_format)
-    supervisor._say("2 processes on http://127.0.0.1:8000")
+    prefork._say("2 processes on http://127.0.0.1:8000")
     line = capsys.readouterr().err.strip()
     if expected == "json":
         record = json.loads(line)
@@ -145,3 +156,46 @@ def test_the_supervisors_own_lines_follow_log_format(
         )
     else:
         assert line == "taskgate-api: 2 processes on http://127.0.0.1:8000"
+
+
+def test_api_workers_is_read_from_dot_env_like_every_setting(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("API_WORKERS=2\n")
+    port = free_port()
+    supervisor = start(port, workers=None, cwd=tmp_path)
+    try:
+        wait_serving(f"http://{HOST}:{port}", supervisor)
+        assert len(children(supervisor.pid)) == 2
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        supervisor.communicate(timeout=40)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"), [("two", "not a whole number: 'two'"), ("0", "must be at least 1, got 0")]
+)
+def test_a_wrong_api_workers_is_one_line_naming_it(tmp_path: Path, value: str, reason: str) -> None:
+    supervisor = start(free_port(), workers=None, cwd=tmp_path, API_WORKERS=value)
+    _, stderr = supervisor.communicate(timeout=30)
+    assert supervisor.returncode == 2
+    assert stderr == f"invalid setting API_WORKERS: {reason}\n"
+
+
+def test_the_supervisor_loads_no_web_framework_nor_settings_library(tmp_path: Path) -> None:
+    """What `taskgate-api --workers N` runs before it starts its processes: the standard library, a few MB."""
+    code = (
+        "import sys; from taskgate_api.__main__ import _parser, _workers_setting; "
+        "from taskgate_api.server.prefork import PreforkSupervisor; "
+        "parser = _parser(); parser.parse_args(['--workers', '2']); _workers_setting(parser); "
+        "heavy = {'pydantic', 'fastapi', 'starlette', 'uvicorn', 'celery', 'redis', 'rich', 'argcomplete'}; "
+        "print(' '.join(sorted(name for name in sys.modules if name.partition('.')[0] in heavy)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code],
+        env=ENV,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    assert loaded.stdout.strip() == ""

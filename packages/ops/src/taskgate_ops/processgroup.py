@@ -1,7 +1,8 @@
-"""Run several child processes as one: merged, prefixed output, and all of them stop together.
+"""`taskgate-ops up`'s processes run as one group: merged, prefixed output, and all of them stop together
+when one ends. Nothing is restarted: the group is a developer's foreground stack, not a supervisor.
 
 Each child gets its own session (so its own process group): a Ctrl-C in the terminal reaches only the
-supervisor, which then stops every child's whole group (pool processes included), warmly first.
+group's own process, which then stops every child's whole group (pool processes included), warmly first.
 """
 
 import os
@@ -34,7 +35,7 @@ class _Child:
     reader: threading.Thread
 
 
-class Supervisor:
+class ProcessGroup:
     def __init__(self, specs: Sequence[ProcessSpec], output: TextIO, stop_grace: float = DEFAULT_STOP_GRACE):
         self._specs = specs
         self._output = output
@@ -94,7 +95,7 @@ class Supervisor:
                 child.process.wait(timeout=self._stop_grace)
             except subprocess.TimeoutExpired:
                 self.say(f"{child.spec.name} did not stop within {self._stop_grace:.0f} s; killing it")
-            # Whatever the leader did, no process of its group outlives the supervisor.
+            # Whatever the leader did, no process of its group outlives this one.
             _signal_group(child.process, signal.SIGKILL)
             child.process.wait()
             child.reader.join()

@@ -13,7 +13,7 @@ from taskgate_contracts.builtin.process import PROCESS
 from taskgate_contracts.messages import CONTRACT_VERSION_HEADER
 from taskgate_contracts.storage import record_key, result_key
 from taskgate_worker.base import HandlerTask
-from taskgate_worker.compat import unreadable_reason, version_checking_strategy
+from taskgate_worker.contract_version import unreadable_reason, version_checking_strategy
 
 WAIT = 10
 
@@ -70,7 +70,7 @@ def send_written_with(app: Celery, sent: list[str], version: str) -> AsyncResult
 def test_a_message_of_a_newer_major_version_never_runs_and_says_why(
     app: Celery, worker: str, sent: list[str], redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="taskgate_worker.compat")
+    caplog.set_level(logging.ERROR, logger="taskgate_worker.contract_version")
     refused = send_written_with(app, sent, "99.0.0")
     # Sent after the refused one on a FIFO queue: once it has run, the refused one has been handled.
     send_written_with(app, sent, "0.99.0").get(timeout=WAIT)

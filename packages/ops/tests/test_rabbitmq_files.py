@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from taskgate_contracts import discover
 from taskgate_ops.cli import app
-from taskgate_ops.rendering import DEFINITIONS_MOUNT, render, rendered_files
+from taskgate_ops.rabbitmq_files import DEFINITIONS_MOUNT, render, rendered_files
 from taskgate_ops.topology import DEFAULT_VHOST, QUEUE_MAX_LENGTH, consumer_timeout_ms, dead_letter_name
 
 COMMITTED = Path(__file__).resolve().parents[1] / "rabbitmq"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from release.baseline import last_release, newest
+from release.last_release import last_release, newest
 from release.project import Package, ReleaseError
 from release.tests.conftest import Commit, git
 
