@@ -36,6 +36,10 @@ def read_settings() -> dict[str, set[str]]:
             for reader in ("api", "worker"):
                 services[reader] |= {name.upper() for name in spec.settings.model_fields}
     services["api"].add(WORKERS_SETTING)
+    # Tracing is OpenTelemetry's own standard variables, read by its SDK in the api and the worker; the
+    # README and .env.example name the one that turns it on (the others work as OpenTelemetry documents).
+    for reader in ("api", "worker"):
+        services[reader].add("OTEL_EXPORTER_OTLP_ENDPOINT")
     services["taskgate"] = {URL_VARIABLE, API_KEY_VARIABLE}
     for reader, names in services.items():
         for name in names:
