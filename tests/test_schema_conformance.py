@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from testkit.processes import Service, running, settings_env, start_api, wait_ready
+from testkit.infrastructure import TaskKeys, temporary_vhost
+from testkit.processes import Service, running, settings_env, start_api, start_worker, wait_ready
 
 #: Short enough that hundreds of generated jobs pass quickly; a pending job is cancelled (ON_TIMEOUT).
 FUZZ_TIMEOUT = 0.5
@@ -19,13 +20,20 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 @pytest.fixture(scope="module")
 def fuzz_api(
-    request: pytest.FixtureRequest, main_vhost: str, tmp_path_factory: pytest.TempPathFactory, worker: Service
+    request: pytest.FixtureRequest, task_keys: TaskKeys, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
+    """An api and a worker of their own: hundreds of generated jobs, some retried for seconds (a web page
+    that cannot be fetched), must not queue up in front of the other tests' jobs."""
     limits = {"task_timeout": FUZZ_TIMEOUT, "max_delay": FUZZ_MAX_DELAY, "result_expires": 120}
-    env = settings_env(main_vhost, on_timeout="cancel", **limits)
-    with running(request.config, start_api("fuzz-api", env, tmp_path_factory.mktemp("fuzz-api"))) as api:
-        wait_ready(api, worker)
-        yield api
+    folder = tmp_path_factory.mktemp("fuzz")
+    with temporary_vhost() as vhost:
+        env = settings_env(vhost, on_timeout="cancel", **limits)
+        with (
+            running(request.config, start_worker(settings_env(vhost, **limits), folder)) as worker,
+            running(request.config, start_api("fuzz-api", env, folder)) as api,
+        ):
+            wait_ready(api, worker)
+            yield api
 
 
 def test_api_keeps_to_its_schema(fuzz_api: Service, tmp_path: Path) -> None:
