@@ -20,6 +20,7 @@ WRONG = {
     "THUMBNAIL_MAX_PIXELS": ("0", "greater than 0"),
     "PORT_AMQP": ("99999", "less than 65536"),
     "ENVIRONMENT": ("staging", "'development' or 'production'"),
+    "REDIS_SENTINELS": ("sentinel-1", "expected host:port"),
 }
 
 

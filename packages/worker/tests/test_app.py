@@ -84,6 +84,37 @@ def test_connections_come_from_the_settings(app: Celery, settings: WorkerSetting
     assert app.conf.result_expires == settings.result_expires
 
 
+def test_with_sentinels_results_go_to_the_master_they_name(installed_app: Celery) -> None:
+    settings = WorkerSettings(
+        _env_file=None,
+        redis_url="redis://:master-secret@ignored:1/3",
+        redis_sentinels="s1:26379,s2:26380",
+        redis_sentinel_master="results",
+        redis_sentinel_password="sentinel-secret",
+    )
+    app = create_app(settings)
+    assert app.conf.result_backend == (
+        "sentinel://:master-secret@s1:26379/3;sentinel://:master-secret@s2:26380/3"
+    )
+    options = app.conf.result_backend_transport_options
+    assert options["master_name"] == "results"
+    assert options["sentinel_kwargs"]["password"] == "sentinel-secret"
+    # Celery's own Sentinel backend, whose client (the journal's too) asks the sentinels for the master.
+    backend = app.backend
+    assert type(backend).__name__ == "SentinelBackend"
+    pool = backend.client.connection_pool
+    assert (pool.service_name, pool.is_master) == ("results", True)
+    assert (pool.connection_kwargs["password"], pool.connection_kwargs["db"]) == ("master-secret", 3)
+    sentinels = pool.sentinel_manager.sentinels
+    assert [
+        (s.connection_pool.connection_kwargs["host"], s.connection_pool.connection_kwargs["port"])
+        for s in sentinels
+    ] == [("s1", 26379), ("s2", 26380)]
+    # The same timeouts and retries as on a plain URL.
+    assert app.conf.result_backend_always_retry is True
+    assert app.conf.redis_socket_timeout == installed_app.conf.redis_socket_timeout
+
+
 def test_nothing_is_lost_when_a_worker_dies(app: Celery) -> None:
     conf = app.conf
     assert conf.task_acks_late is True
