@@ -121,3 +121,29 @@ async def test_readiness_lists_every_queue_and_needs_a_worker(serve: Serve, sett
         ("taskgate.thumbnail", ["thumbnail"], 0, 0),
     ]
     assert "does not exist yet" in ready.queues[2].detail
+
+
+@pytest.mark.usefixtures("one_waiting")
+async def test_where_workers_start_on_demand_readiness_only_reports_them(
+    serve: Serve, settings: ApiSettings
+) -> None:
+    # No worker runs: with workers scaled to zero, the api must still take the requests that bring one up.
+    async with serve(settings=settings.model_copy(update={"readiness_requires_worker": False})) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 200
+    ready = ReadinessResponse.model_validate(response.json())
+    assert ready.status == "ready"
+    assert (ready.checks["workers"].ok, ready.checks["workers"].detail) == (
+        False,
+        "no worker answered a ping (not required: workers start on demand)",
+    )
+
+
+async def test_where_workers_start_on_demand_rabbitmq_and_redis_still_decide(
+    serve: Serve, app_settings: ApiSettings
+) -> None:
+    # app_settings' RabbitMQ is unreachable.
+    async with serve(settings=app_settings.model_copy(update={"readiness_requires_worker": False})) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert not ReadinessResponse.model_validate(response.json()).checks["rabbitmq"].ok

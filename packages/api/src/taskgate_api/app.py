@@ -78,7 +78,15 @@ def wire(
             keys=IdempotencyKeys(redis, redis_address, settings.result_expires),
             admission=asyncio.Semaphore(settings.submit_concurrency),
         ),
-        readiness=Readiness(producer, redis, hub, settings.broker_address, redis_address, queues),
+        readiness=Readiness(
+            producer,
+            redis,
+            hub,
+            settings.broker_address,
+            redis_address,
+            queues,
+            requires_worker=settings.readiness_requires_worker,
+        ),
     )
 
 
