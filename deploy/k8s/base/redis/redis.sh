@@ -1,0 +1,23 @@
+#!/bin/sh
+# One Redis of the StatefulSet: a replica of the master the sentinels name; with no sentinel answering yet
+# (the first start of the set), pod 0 is the master and the others replicate it.
+set -eu
+
+self="$(hostname).${SERVICE}"
+master=""
+for peer in 0 1 2; do
+    answer=$(redis-cli --no-auth-warning -a "$REDIS_PASSWORD" -h "${STATEFULSET}-${peer}.${SERVICE}" \
+        -p 26379 sentinel get-master-addr-by-name "$MASTER_NAME" 2>/dev/null | head -n 1) || true
+    if [ -n "$answer" ]; then master="$answer"; break; fi
+done
+if [ -z "$master" ] && [ "$(hostname)" != "${STATEFULSET}-0" ]; then
+    master="${STATEFULSET}-0.${SERVICE}"
+fi
+
+set -- --port 6379 --dir /data --appendonly yes --appendfsync everysec --save "" \
+    --requirepass "$REDIS_PASSWORD" --masterauth "$REDIS_PASSWORD" \
+    --replica-announce-ip "$self"
+if [ -n "$master" ] && [ "$master" != "$self" ]; then
+    set -- "$@" --replicaof "$master" 6379
+fi
+exec redis-server "$@"
