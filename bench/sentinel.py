@@ -40,9 +40,10 @@ WARMUP_REQUESTS = 50
 LOAD_CONNECTIONS = 50
 LOAD_SECONDS = 10.0
 WORKER_CONCURRENCY = 2
-#: Commands timed on an open connection, and new connections timed, per client kind.
-COMMANDS = 20_000
-CONNECTIONS = 300
+#: Commands timed on an open connection, and new connections timed, per client kind, in batches.
+COMMANDS = 40_000
+CONNECTIONS = 400
+BATCHES = 20
 
 
 def measure(mode: str, redis: dict[str, str], vhost: str, logs: Path) -> dict[str, Any]:
@@ -70,55 +71,57 @@ def measure(mode: str, redis: dict[str, str], vhost: str, logs: Path) -> dict[st
     }
 
 
-async def client_costs(redis: dict[str, str]) -> dict[str, float]:
-    """Microseconds of a GET on an open connection of the api's command client, and of a new connection
-    (opened and pinged, as a pool does after a reconnect)."""
-    settings = ApiSettings(_env_file=None, **redis)  # type: ignore[arg-type]
-    clients = connect(settings)
+async def client_costs(modes: dict[str, dict[str, str]]) -> dict[str, dict[str, float]]:
+    """Per mode, microseconds of a GET on an open connection of the api's command client, and of a new
+    connection (opened and pinged, as a pool does after a reconnect): medians of BATCHES batches, the
+    modes taking turns, so a machine busy with something else weighs on both alike."""
+    settings = {mode: ApiSettings(_env_file=None, **redis) for mode, redis in modes.items()}  # type: ignore[arg-type]
+    clients = {mode: connect(each) for mode, each in settings.items()}
+    commands: dict[str, list[float]] = {mode: [] for mode in modes}
+    connections: dict[str, list[float]] = {mode: [] for mode in modes}
     try:
-        await clients.commands.ping()
-        began = time.perf_counter()
-        for _ in range(COMMANDS):
-            await clients.commands.get("taskgate-bench:absent")
-        command = (time.perf_counter() - began) / COMMANDS
+        for mode in modes:
+            await clients[mode].commands.ping()
+        for _ in range(BATCHES):
+            for mode in modes:
+                began = time.perf_counter()
+                for _ in range(COMMANDS // BATCHES):
+                    await clients[mode].commands.get("taskgate-bench:absent")
+                commands[mode].append((time.perf_counter() - began) / (COMMANDS // BATCHES))
+                for _ in range(CONNECTIONS // BATCHES):
+                    fresh = connect(settings[mode])
+                    began = time.perf_counter()
+                    await fresh.commands.ping()
+                    connections[mode].append(time.perf_counter() - began)
+                    await fresh.aclose()
     finally:
-        await clients.aclose()
-    samples = []
-    for _ in range(CONNECTIONS):
-        fresh = connect(settings)
-        began = time.perf_counter()
-        await fresh.commands.ping()
-        samples.append(time.perf_counter() - began)
-        await fresh.aclose()
-    return {"command_us": command * 1e6, "new_connection_us": statistics.median(samples) * 1e6}
+        for each in clients.values():
+            await each.aclose()
+    return {
+        mode: {
+            "command_us": statistics.median(commands[mode]) * 1e6,
+            "new_connection_us": statistics.median(connections[mode]) * 1e6,
+        }
+        for mode in modes
+    }
 
 
 def run(logs: Path) -> tuple[list[dict[str, Any]], dict[str, dict[str, float]]]:
     rounds = []
-    costs: dict[str, list[dict[str, float]]] = {}
     with temporary_vhost() as vhost, tempfile.TemporaryDirectory(prefix="taskgate-sentinel-") as folder:
         group = OwnSentinels(Path(folder))
         group.start()
         try:
             modes = {
                 "plain URL": {"redis_url": f"redis://{HOST}:{group.master.port}/0"},
-                "Sentinel": {
-                    "redis_url": f"redis://{HOST}:1/0",
-                    "redis_sentinels": group.addresses,
-                    "redis_sentinel_master": group.master_name,
-                },
+                "Sentinel": group.settings,
             }
+            costs = asyncio.run(client_costs(modes))
             for _ in range(ROUNDS):
-                for mode, redis in modes.items():
-                    costs.setdefault(mode, []).append(asyncio.run(client_costs(redis)))
-                    rounds.append(measure(mode, redis, vhost, logs))
+                rounds += [measure(mode, redis, vhost, logs) for mode, redis in modes.items()]
         finally:
             group.stop()
-    medians = {
-        mode: {key: statistics.median(sample[key] for sample in samples) for key in samples[0]}
-        for mode, samples in costs.items()
-    }
-    return rounds, medians
+    return rounds, costs
 
 
 def summary(rounds: list[dict[str, Any]]) -> Table:
@@ -165,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     for mode, cost in costs.items():
         console.print(
             f"the api's Redis client, {mode}: GET on an open connection {cost['command_us']:.0f} µs, "
-            f"a new connection {cost['new_connection_us']:.0f} µs (medians of {ROUNDS} rounds)"
+            f"a new connection {cost['new_connection_us']:.0f} µs (medians of {BATCHES} batches)"
         )
     path = args.results / f"sentinel-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
     document = {

@@ -164,12 +164,5 @@ def sentinel_stack(
     request: pytest.FixtureRequest, tmp_path: Path, vhost: str, own_sentinels: OwnSentinels
 ) -> Iterator[Stack]:
     """Services on the machine's RabbitMQ (the test's vhost) and the master the test's sentinels name."""
-    env = settings_env(
-        vhost,
-        # Only its database counts: where the master is, the sentinels say.
-        redis_url=f"redis://{HOST}:1/0",
-        redis_sentinels=own_sentinels.addresses,
-        redis_sentinel_master=own_sentinels.master_name,
-        result_expires=600,
-    )
+    env = settings_env(vhost, result_expires=600, **own_sentinels.settings)
     yield from _stack(request, tmp_path, env)

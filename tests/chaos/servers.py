@@ -155,6 +155,16 @@ class OwnSentinels:
         """The sentinels, as REDIS_SENTINELS takes them."""
         return ",".join(f"{HOST}:{port}" for port in self.sentinel_ports)
 
+    @property
+    def settings(self) -> dict[str, str]:
+        """What a service is given to find the master through the sentinels (REDIS_URL's port is not used:
+        only its database counts)."""
+        return {
+            "redis_url": f"redis://{HOST}:1/0",
+            "redis_sentinels": self.addresses,
+            "redis_sentinel_master": self.master_name,
+        }
+
     def start(self) -> None:
         if shutil.which(_REDIS_SENTINEL) is None:
             raise ServerError(f"{_REDIS_SENTINEL} is not installed: apt-get install redis-sentinel")

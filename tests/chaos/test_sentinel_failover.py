@@ -166,11 +166,7 @@ async def test_sentinel_failover(sentinel_stack: Stack, ledger: Ledger, own_sent
         ledger.runs = wait_until_settled(master, ledger.accepted, within=SETTLE)
         views = [await load.client.get(f"/tasks/{task_id}") for task_id in sorted(ledger.accepted)]
         subscriptions = int(master.execute_command("PUBSUB", "NUMPAT"))
-        doctor = probe_redis(
-            OpsSettings(
-                _env_file=None, redis_url=f"redis://{HOST}:1/0", redis_sentinels=own_sentinels.addresses
-            )
-        )
+        doctor = probe_redis(OpsSettings.model_validate(own_sentinels.settings))
         # What the clients were told had finished, and whose record or result the new master lacks.
         finished = [a.task_id for a in ledger.answers if a.status == 200 and a.task_id]
         missing_results = sum(not master.exists(result_key(task_id)) for task_id in finished)

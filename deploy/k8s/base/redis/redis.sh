@@ -4,12 +4,8 @@
 set -eu
 
 self="$(hostname).${SERVICE}"
-master=""
-for peer in 0 1 2; do
-    answer=$(redis-cli --no-auth-warning -a "$REDIS_PASSWORD" -h "${STATEFULSET}-${peer}.${SERVICE}" \
-        -p 26379 sentinel get-master-addr-by-name "$MASTER_NAME" 2>/dev/null | head -n 1) || true
-    if [ -n "$answer" ]; then master="$answer"; break; fi
-done
+. /scripts/master.sh
+master="$(current_master)"
 if [ -z "$master" ] && [ "$(hostname)" != "${STATEFULSET}-0" ]; then
     master="${STATEFULSET}-0.${SERVICE}"
 fi
