@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     wrk.wrk_path()
     logs = Path(tempfile.mkdtemp(prefix="taskgate-bench-"))
     console.print(f"service logs: {logs}")
-    started = datetime.now(UTC)
+    started, load = datetime.now(UTC), os.getloadavg()
     rounds, costs = run(logs)
     console.print(summary(rounds))
     for mode, cost in costs.items():
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     path = args.results / f"sentinel-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
     document = {
         "started": started.isoformat(),
-        "load_average": os.getloadavg(),
+        "load_average": {"start": load, "end": os.getloadavg()},
         "rounds": rounds,
         "client": costs,
     }
