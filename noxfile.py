@@ -106,7 +106,7 @@ def k8s(session: nox.Session) -> None:
     if shutil.which("kubectl") is None and shutil.which("kustomize") is None:
         session.error("kustomize renders deploy/k8s: install kubectl (kustomize is built in) or kustomize")
     services = [package_dir(name) for name in ("contracts", "api", "worker", "ops")]
-    session.install(*services, "-r", K8S_REQUIREMENTS)
+    session.install(*services, *TEST_TOOLS, "-r", K8S_REQUIREMENTS)
     session.run("pytest", str(Path("deploy", "k8s", "tests")), *session.posargs)
 
 
