@@ -175,11 +175,11 @@ def settings_names(image: str) -> set[str]:
 
 
 def secret_settings(image: str) -> set[str]:
-    """The image's settings that hold secrets (typed SecretStr, or holding one)."""
+    """The image's settings that hold secrets: typed SecretStr, or holding some (API_KEYS)."""
     return {
         name.upper()
         for name, field in SETTINGS[image].model_fields.items()
-        if "SecretStr" in str(field.annotation) or name == "api_keys"
+        if "SecretStr" in str(field.annotation)
     }
 
 

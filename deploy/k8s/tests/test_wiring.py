@@ -44,6 +44,10 @@ def manifests(request: pytest.FixtureRequest) -> Manifests:
     return render(path)
 
 
+def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return selector.items() <= labels.items()
+
+
 def taskgate_containers(manifests: Manifests) -> list[Container]:
     return [container for container in containers(manifests) if container.image in SETTINGS]
 
@@ -194,14 +198,9 @@ def test_the_api_is_probed_and_stops_gracefully(manifests: Manifests) -> None:
     budgets = [
         p
         for p in find(manifests, "PodDisruptionBudget")
-        if p["spec"]["selector"]["matchLabels"].items()
-        <= api["spec"]["template"]["metadata"]["labels"].items()
+        if _selects(p["spec"]["selector"]["matchLabels"], api["spec"]["template"]["metadata"]["labels"])
     ]
     assert budgets, "no PodDisruptionBudget covers the api"
-
-
-def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
-    return selector.items() <= labels.items()
 
 
 def test_only_the_api_is_open_to_the_outside(manifests: Manifests) -> None:
