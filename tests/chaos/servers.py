@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import uuid4
 
+from redis import Redis
+
 from taskgate_contracts import Registry
 from taskgate_contracts.builtin import PROCESS
 from testkit.infrastructure import HOST
@@ -170,6 +172,7 @@ class OwnSentinels:
             raise ServerError(f"{_REDIS_SENTINEL} is not installed: apt-get install redis-sentinel")
         self.master.start()
         self.replica.start()
+        self._wait_in_sync()
         for index, port in enumerate(self.sentinel_ports):
             folder = self._subfolder(f"sentinel-{index}")
             config = folder / "sentinel.conf"  # the sentinel rewrites it with what it learns
@@ -189,6 +192,16 @@ class OwnSentinels:
                 )
             self.processes.append(process)
             _wait_for_port(port, process, log, timeout=15.0)
+
+    def _wait_in_sync(self) -> None:
+        """Until the replica holds the master's data (its first, full synchronisation takes seconds): a
+        failover before that would promote an empty replica."""
+        deadline = time.monotonic() + _BOOT_TIMEOUT
+        with Redis(host=HOST, port=self.replica.port, socket_timeout=5) as replica:
+            while replica.info("replication")["master_link_status"] != "up":
+                if time.monotonic() > deadline:
+                    raise ServerError(f"the replica did not synchronise\n{_tail(self.replica.log)}")
+                time.sleep(0.1)
 
     def stop(self) -> None:
         for process in self.processes:

@@ -4,6 +4,7 @@ import pytest
 from pydantic import BaseModel, Field, ValidationError
 
 from taskgate_contracts import Connections, describe_settings_error
+from taskgate_contracts.connections import switched_master
 
 
 def test_development_defaults_reach_a_local_broker() -> None:
@@ -72,3 +73,18 @@ def test_sentinels_reach_the_master_without_tls() -> None:
 
 def test_the_sentinel_password_is_not_printed() -> None:
     assert "hunter2" not in repr(Connections(redis_sentinels="s1:26379", redis_sentinel_password="hunter2"))
+
+
+@pytest.mark.parametrize(
+    ("announcement", "expected"),
+    [
+        (b"taskgate 10.0.0.1 6379 10.0.0.2 6380", ("10.0.0.2", 6380)),
+        ("taskgate redis-0.redis 6379 redis-1.redis 6379", ("redis-1.redis", 6379)),
+        (b"another 10.0.0.1 6379 10.0.0.2 6380", None),
+        (b"taskgate 10.0.0.1 6379", None),
+    ],
+)
+def test_a_failover_announcement_names_the_new_master(
+    announcement: bytes | str, expected: tuple[str, int] | None
+) -> None:
+    assert switched_master(announcement, "taskgate") == expected

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from celery import Celery
+from celery.backends.redis import SentinelBackend
 
 from taskgate_contracts import discover
 from taskgate_contracts.builtin.process import PROCESS
@@ -12,6 +13,7 @@ from taskgate_contracts.tasks import HARD_LIMIT_GRACE_SECONDS
 from taskgate_worker.base import HandlerTask
 from taskgate_worker.config import WorkerSettings
 from taskgate_worker.factory import create_app
+from taskgate_worker.results import FailoverFollowingBackend
 from taskgate_worker.tasks.process import process
 from taskgate_worker.tasks.thumbnail import make_thumbnail
 
@@ -94,14 +96,17 @@ def test_with_sentinels_results_go_to_the_master_they_name(installed_app: Celery
     )
     app = create_app(settings)
     assert app.conf.result_backend == (
+        "taskgate_worker.results:FailoverFollowingBackend+"
         "sentinel://:master-secret@s1:26379/3;sentinel://:master-secret@s2:26380/3"
     )
     options = app.conf.result_backend_transport_options
     assert options["master_name"] == "results"
     assert options["sentinel_kwargs"]["password"] == "sentinel-secret"
-    # Celery's own Sentinel backend, whose client (the journal's too) asks the sentinels for the master.
+    # Celery's own Sentinel backend, whose client (the journal's too) asks the sentinels for the master,
+    # and which also drops its connections when they announce a failover.
     backend = app.backend
-    assert type(backend).__name__ == "SentinelBackend"
+    assert isinstance(backend, SentinelBackend)
+    assert isinstance(backend, FailoverFollowingBackend)
     pool = backend.client.connection_pool
     assert (pool.service_name, pool.is_master) == ("results", True)
     assert (pool.connection_kwargs["password"], pool.connection_kwargs["db"]) == ("master-secret", 3)

@@ -45,6 +45,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.loop = asyncio.get_running_loop()
     async with anyio.create_task_group() as background:
         background.start_soon(hub.run)
+        background.start_soon(clients.follow_failovers)
         background.start_soon(metrics.report_waiting, lambda: hub.waiting)
         try:
             yield

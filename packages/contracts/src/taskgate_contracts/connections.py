@@ -9,6 +9,9 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 
+#: The sentinels' channel announcing a failover: `<master name> <old ip> <old port> <new ip> <new port>`.
+SENTINEL_SWITCH_CHANNEL = "+switch-master"
+
 #: Credentials RabbitMQ ships with; fine on a laptop, refused in production.
 _DEVELOPMENT_PASSWORDS = frozenset({"", "guest", "changethis"})
 
@@ -90,6 +93,14 @@ class Connections(BaseModel):
             return f"master {self.redis_sentinel_master!r} of sentinels {self.redis_sentinels}"
         parts = urlsplit(self.redis_url.get_secret_value())
         return f"{parts.hostname}:{parts.port or 6379}"
+
+
+def switched_master(announcement: bytes | str, master: str) -> tuple[str, int] | None:
+    """The new address of `master` if a message of SENTINEL_SWITCH_CHANNEL announces its failover."""
+    words = (announcement.decode() if isinstance(announcement, bytes) else announcement).split()
+    if len(words) == 5 and words[0] == master and words[4].isdigit():
+        return words[3], int(words[4])
+    return None
 
 
 def _sentinel_nodes(text: str) -> list[tuple[str, int]]:

@@ -3,18 +3,37 @@ names, or, with REDIS_SENTINELS, its Sentinel backend on the master the sentinel
 
 Celery's Sentinel backend asks the sentinels for the master whenever it opens a connection, and a write
 that reaches a demoted master fails as a connection error (redis-py's SentinelManagedConnection), which the
-backend's retry policy retries — on a fresh connection, so on the new master. The journal writes through
-the same client, so its notes follow the master too.
+backend's retry policy retries — on a fresh connection, so on the new master. But an old master that is
+still up after a failover (a `SENTINEL FAILOVER`, a partition) goes on accepting writes until the
+sentinels demote it, seconds later, and the demotion discards them: so each worker process also listens
+to the sentinels' failover announcements and drops its connections the moment one comes. The journal
+writes through the same client, so its notes follow the master too.
 """
 
+import logging
+import os
+import threading
+import time
+from typing import Any
 from urllib.parse import urlsplit
 
+from celery.backends.redis import SentinelBackend
+from redis import Redis
+from redis.exceptions import RedisError
+
+from taskgate_contracts.connections import SENTINEL_SWITCH_CHANNEL, switched_master
 from taskgate_worker.config import WorkerSettings
+
+log = logging.getLogger(__name__)
 
 #: Seconds the worker waits for Redis to accept a connection, and for a reply; Celery's defaults are
 #: forever and two minutes.
 _CONNECT_TIMEOUT = 5.0
 _REPLY_TIMEOUT = 10.0
+#: Seconds before the announcements are listened for again when no sentinel answered.
+_SENTINELS_RETRY = 1.0
+#: Seconds between checks that the quiet announcement connection is still alive.
+_HEALTH_CHECK = 30
 
 
 def result_backend(settings: WorkerSettings) -> dict[str, object]:
@@ -36,6 +55,7 @@ def _location(settings: WorkerSettings) -> dict[str, object]:
     nodes = ";".join(
         f"sentinel://{userinfo}{host}:{port}/{database}" for host, port in settings.redis_sentinel_nodes
     )
+    backend = f"{FailoverFollowingBackend.__module__}:{FailoverFollowingBackend.__name__}"
     sentinel_kwargs: dict[str, object] = {
         "socket_connect_timeout": _CONNECT_TIMEOUT,
         "socket_timeout": _REPLY_TIMEOUT,
@@ -43,7 +63,8 @@ def _location(settings: WorkerSettings) -> dict[str, object]:
     if settings.redis_sentinel_password is not None:
         sentinel_kwargs["password"] = settings.redis_sentinel_password.get_secret_value()
     return {
-        "result_backend": nodes,
+        # Celery's `class+url` form: this backend, on these sentinels.
+        "result_backend": f"{backend}+{nodes}",
         "result_backend_transport_options": {
             "master_name": settings.redis_sentinel_master,
             "sentinel_kwargs": sentinel_kwargs,
@@ -63,3 +84,46 @@ def _resilience() -> dict[str, object]:
         "result_backend_always_retry": True,
         "result_backend_max_retries": 5,
     }
+
+
+class FailoverFollowingBackend(SentinelBackend):  # type: ignore[misc]  # Celery is untyped
+    """Celery's Sentinel backend, which drops its connections whenever the sentinels announce a failover of
+    its master. Each process listens for itself, from its first write on: the pool's processes are forks,
+    and a thread does not survive a fork."""
+
+    _following_in: int | None = None
+
+    def ensure(self, fun: Any, args: Any, **policy: Any) -> Any:
+        # Every write goes through here: results, states and the journal's notes.
+        if self._following_in != os.getpid():
+            self._following_in = os.getpid()
+            threading.Thread(target=self._follow, name="taskgate-failovers", daemon=True).start()
+        return super().ensure(fun, args, **policy)
+
+    def _follow(self) -> None:
+        while True:
+            for node in self.connparams["hosts"]:
+                try:
+                    self._listen(node["host"], node["port"])
+                except (RedisError, OSError) as exc:
+                    log.warning("cannot hear the sentinels' failovers (%s); trying the next sentinel", exc)
+            time.sleep(_SENTINELS_RETRY)
+
+    def _listen(self, host: str, port: int) -> None:
+        master = self._transport_options["master_name"]
+        password = self._transport_options.get("sentinel_kwargs", {}).get("password")
+        announcements = Redis(
+            host=host,
+            port=port,
+            password=password,
+            socket_connect_timeout=_CONNECT_TIMEOUT,
+            socket_keepalive=True,
+            health_check_interval=_HEALTH_CHECK,
+        )
+        with announcements, announcements.pubsub(ignore_subscribe_messages=True) as pubsub:
+            pubsub.subscribe(SENTINEL_SWITCH_CHANNEL)
+            for message in pubsub.listen():
+                new_master = switched_master(message["data"], master)
+                if new_master is not None:
+                    log.warning("Redis master %r moved to %s:%d; reconnecting", master, *new_master)
+                    self.client.connection_pool.disconnect()
