@@ -63,7 +63,9 @@ async def test_sentinel_switchover(own_sentinels: OwnSentinels, ledger: Ledger) 
     await asyncio.to_thread(_until, lambda: _knows_replica(sentinels, name), KNOWN_WITHIN, "replica known")
     api = connect(ApiSettings.model_validate(own_sentinels.settings))
     hub = ResultHub(api.subscriber)
-    worker = create_app(WorkerSettings.model_validate(own_sentinels.settings)).backend
+    # Hosting the process type alone, as the chaos workers do: the others' handlers may not be installed.
+    worker_settings = WorkerSettings.model_validate({**own_sentinels.settings, "worker_tasks": "process"})
+    worker = create_app(worker_settings).backend
     background = [asyncio.create_task(api.follow_failovers()), asyncio.create_task(hub.run())]
     acknowledged: list[int] = []
     unfollowed = threading.Thread(
