@@ -7,7 +7,15 @@ A plain pydantic model, so contracts needs no settings library: each service mix
 from typing import Literal, Self
 from urllib.parse import quote, urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 #: The sentinels' channel announcing a failover: `<master name> <old ip> <old port> <new ip> <new port>`.
 SENTINEL_SWITCH_CHANNEL = "+switch-master"
@@ -46,15 +54,12 @@ class Connections(BaseModel):
 
     @field_validator("redis_sentinels")
     @classmethod
-    def _sentinels_are_addresses(cls, value: str) -> str:
+    def _sentinels_are_addresses(cls, value: str, info: ValidationInfo) -> str:
         _sentinel_nodes(value)
+        url = info.data.get("redis_url")
+        if value and isinstance(url, SecretStr) and urlsplit(url.get_secret_value()).scheme != "redis":
+            raise ValueError("the master is reached without TLS: REDIS_URL must be a redis:// URL")
         return value
-
-    @model_validator(mode="after")
-    def _sentinel_master_over_plain_redis(self) -> Self:
-        if self.redis_sentinels and urlsplit(self.redis_url.get_secret_value()).scheme != "redis":
-            raise ValueError("REDIS_URL must be a redis:// URL when REDIS_SENTINELS is set")
-        return self
 
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> Self:
