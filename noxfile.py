@@ -1,5 +1,5 @@
-"""Developer and CI sessions: `nox` alone runs lint, typecheck, tests, lowest, integration, chaos, wheels,
-compat."""
+"""Developer and CI sessions: `nox` alone runs lint, typecheck, tests, lowest, integration, chaos, k8s,
+wheels and compat."""
 
 import os
 import shutil
@@ -9,7 +9,17 @@ from pathlib import Path
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "typecheck", "tests", "lowest", "integration", "chaos", "wheels", "compat"]
+nox.options.sessions = [
+    "lint",
+    "typecheck",
+    "tests",
+    "lowest",
+    "integration",
+    "chaos",
+    "k8s",
+    "wheels",
+    "compat",
+]
 
 ROOT = Path(__file__).parent
 #: Every folder under packages/ that holds a package: a new one is tested, linted and typed at once.
@@ -17,6 +27,8 @@ PACKAGES = tuple(sorted(path.parent.name for path in (ROOT / "packages").glob("*
 #: A team's own task type, added by entry points alone; the end-to-end tests drive it over HTTP.
 EXAMPLE_PLUGIN = str(ROOT / "examples" / "wordcount")
 TEST_TOOLS = ("pytest>=8", "pytest-asyncio>=0.24")
+#: What the Kubernetes manifests' checks install beside the packages, pinned: they decide what is valid.
+K8S_REQUIREMENTS = str(ROOT / "deploy" / "k8s" / "tests" / "requirements.txt")
 
 
 def package_dir(name: str) -> str:
@@ -89,13 +101,15 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over every package's sources and tests, the root tests and this file."""
     install_all_editable(session)
-    session.install("mypy", "nox", *E2E_TOOLS, "types-PyYAML")
+    session.install("mypy", "nox", *E2E_TOOLS, "types-PyYAML", "types-jsonschema")
+    session.install("-r", K8S_REQUIREMENTS)
     sources = [str(Path("packages", name, "src")) for name in PACKAGES]
     session.run(
         "mypy", *sources, str(Path(EXAMPLE_PLUGIN, "src")), "testkit", "tests", "release", "noxfile.py"
     )
     # Each tests folder is checked on its own: they share module names (conftest, test_config).
-    for folder in [*(Path("packages", name, "tests") for name in PACKAGES), Path(EXAMPLE_PLUGIN, "tests")]:
+    folders = [*(Path("packages", name, "tests") for name in PACKAGES), Path(EXAMPLE_PLUGIN, "tests")]
+    for folder in [*folders, Path("deploy", "k8s", "tests")]:
         session.run("mypy", str(folder))
 
 
@@ -138,6 +152,17 @@ def chaos(session: nox.Session) -> None:
     """Faults on the real processes: kill -9, RabbitMQ and Redis restarts, a full queue, SIGTERM, poison."""
     session.install(*[package_dir(name) for name in PACKAGES], *TEST_TOOLS, "httpx", "redis")
     session.run("pytest", "tests/chaos", *session.posargs)
+
+
+@nox.session
+def k8s(session: nox.Session) -> None:
+    """deploy/k8s rendered by kustomize, checked offline against the pinned Kubernetes and operator schemas
+    and against the settings and ports of the packages."""
+    if shutil.which("kubectl") is None and shutil.which("kustomize") is None:
+        session.error("kustomize renders deploy/k8s: install kubectl (kustomize is built in) or kustomize")
+    services = [package_dir(name) for name in ("contracts", "api", "worker", "ops")]
+    session.install(*services, *TEST_TOOLS, "-r", K8S_REQUIREMENTS)
+    session.run("pytest", str(Path("deploy", "k8s", "tests")), *session.posargs)
 
 
 @nox.session(default=False)

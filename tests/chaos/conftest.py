@@ -27,7 +27,7 @@ from testkit.infrastructure import (
 )
 from testkit.processes import Service, answers, running, settings_env, start_api, wait_until
 from tests.chaos.ledger import Ledger, markdown
-from tests.chaos.servers import CHAOS_TYPES, OwnRabbitMQ, OwnRedis
+from tests.chaos.servers import CHAOS_TYPES, OwnRabbitMQ, OwnRedis, OwnSentinels
 
 LEDGERS = pytest.StashKey[list[Ledger]]()
 #: The vhost on the test's own RabbitMQ node.
@@ -67,6 +67,17 @@ def redis_client(own_redis: OwnRedis) -> Iterator[Redis]:
     client = Redis.from_url(own_redis.url, socket_timeout=10, retry_on_timeout=True)
     yield client
     client.close()
+
+
+@pytest.fixture
+def own_sentinels(tmp_path: Path) -> Iterator[OwnSentinels]:
+    """A Redis master, a replica and three sentinels of the test's own."""
+    group = OwnSentinels(tmp_path / "sentinels")
+    try:
+        group.start()
+        yield group
+    finally:
+        group.stop()
 
 
 @pytest.fixture
@@ -145,4 +156,13 @@ def own_broker_stack(
         redis_url=own_redis.url,
         result_expires=600,
     )
+    yield from _stack(request, tmp_path, env)
+
+
+@pytest.fixture
+def sentinel_stack(
+    request: pytest.FixtureRequest, tmp_path: Path, vhost: str, own_sentinels: OwnSentinels
+) -> Iterator[Stack]:
+    """Services on the machine's RabbitMQ (the test's vhost) and the master the test's sentinels name."""
+    env = settings_env(vhost, result_expires=600, **own_sentinels.settings)
     yield from _stack(request, tmp_path, env)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import uuid4
 
+from redis import Redis
+
 from taskgate_contracts import Registry
 from taskgate_contracts.builtin import PROCESS
 from testkit.infrastructure import HOST
@@ -27,6 +29,7 @@ CHAOS_TYPES = Registry.of([PROCESS])
 #: which could not write to our folder, and reads /etc/rabbitmq/rabbitmq-env.conf's node name.
 _RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 _REDIS_SERVER = "redis-server"
+_REDIS_SENTINEL = "redis-sentinel"
 #: Below Linux's ephemeral range (32768 and up): a port picked there can be taken by some outgoing
 #: connection between the check and the server's bind, or while the server is down for a restart.
 _PORT_RANGE = (20_000, 32_000)
@@ -87,6 +90,8 @@ class OwnRedis:
     #: When set, clients must authenticate with it (`requirepass`); the URL carries it.
     password: str | None = None
     process: subprocess.Popen[bytes] | None = None
+    #: More of redis-server's options (`--replicaof host port`).
+    options: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -105,6 +110,7 @@ class OwnRedis:
             *("--bind", HOST, "--port", str(self.port), "--dir", str(self.folder)),
             *("--appendonly", "yes", "--appendfsync", "always", "--save", ""),
             *(("--requirepass", self.password) if self.password else ()),
+            *self.options,
         ]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -116,6 +122,102 @@ class OwnRedis:
         if self.process is not None:
             _stop_group(self.process, timeout=_STOP_TIMEOUT)
             self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL, as a machine dying would: nothing is flushed, no client is told."""
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            self.process = None
+
+
+@dataclass
+class OwnSentinels:
+    """A Redis master, its replica and three sentinels watching it under `master_name` (quorum two), all
+    on free ports with their files in `folder`; the failover is quick (a master unanswered for
+    `down_after_ms` is down) so a scenario sees one within seconds."""
+
+    folder: Path
+    master_name: str = "taskgate"
+    down_after_ms: int = 1000
+    master: OwnRedis = field(init=False)
+    replica: OwnRedis = field(init=False)
+    sentinel_ports: list[int] = field(init=False)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        master_port, replica_port, *self.sentinel_ports = _free_ports(5)
+        # What a production Redis with persistence runs: the append-only file synced once a second.
+        persistence = ("--appendfsync", "everysec")
+        self.master = OwnRedis(self._subfolder("master"), master_port, options=persistence)
+        self.replica = OwnRedis(
+            self._subfolder("replica"),
+            replica_port,
+            options=(*persistence, "--replicaof", HOST, str(master_port)),
+        )
+
+    @property
+    def addresses(self) -> str:
+        """The sentinels, as REDIS_SENTINELS takes them."""
+        return ",".join(f"{HOST}:{port}" for port in self.sentinel_ports)
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """What a service is given to find the master through the sentinels (REDIS_URL's port is not used:
+        only its database counts)."""
+        return {
+            "redis_url": f"redis://{HOST}:1/0",
+            "redis_sentinels": self.addresses,
+            "redis_sentinel_master": self.master_name,
+        }
+
+    def start(self) -> None:
+        if shutil.which(_REDIS_SENTINEL) is None:
+            raise ServerError(f"{_REDIS_SENTINEL} is not installed: apt-get install redis-sentinel")
+        self.master.start()
+        self.replica.start()
+        self._wait_in_sync()
+        for index, port in enumerate(self.sentinel_ports):
+            folder = self._subfolder(f"sentinel-{index}")
+            config = folder / "sentinel.conf"  # the sentinel rewrites it with what it learns
+            config.write_text(
+                f"bind {HOST}\nport {port}\ndir {folder}\n"
+                f"sentinel monitor {self.master_name} {HOST} {self.master.port} 2\n"
+                f"sentinel down-after-milliseconds {self.master_name} {self.down_after_ms}\n"
+                f"sentinel failover-timeout {self.master_name} 10000\n"
+            )
+            log = folder / "sentinel.log"
+            with log.open("ab") as output:
+                process = subprocess.Popen(
+                    [_REDIS_SENTINEL, str(config)],
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            self.processes.append(process)
+            _wait_for_port(port, process, log, timeout=15.0)
+
+    def _wait_in_sync(self) -> None:
+        """Until the replica holds the master's data (its first, full synchronisation takes seconds): a
+        failover before that would promote an empty replica."""
+        deadline = time.monotonic() + _BOOT_TIMEOUT
+        with Redis(host=HOST, port=self.replica.port, socket_timeout=5) as replica:
+            while replica.info("replication")["master_link_status"] != "up":
+                if time.monotonic() > deadline:
+                    raise ServerError(f"the replica did not synchronise\n{_tail(self.replica.log)}")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            _stop_group(process, timeout=_STOP_TIMEOUT)
+        self.processes.clear()
+        self.master.stop()
+        self.replica.stop()
+
+    def _subfolder(self, name: str) -> Path:
+        folder = self.folder / name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
 
 @dataclass

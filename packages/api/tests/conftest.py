@@ -30,8 +30,6 @@ from taskgate_contracts.storage import result_key
 
 #: Nothing listens on port 1 of the loopback: connecting fails at once with "connection refused".
 CLOSED = "127.0.0.1"
-#: The address the in-process Redis is named by in messages.
-FAKE_REDIS_ADDRESS = "fake-redis:6379"
 MANAGEMENT = "http://127.0.0.1:15672/api"
 AUTH = ("guest", "guest")
 
@@ -269,7 +267,7 @@ def serve(
         hub = ResultHub(redis)
         producer = create_producer(settings, task_types.queues())
         sender = WorkerStandIn(redis, outcomes, sent)
-        app.state.services = wire(settings, task_types, redis, FAKE_REDIS_ADDRESS, hub, producer, sender)
+        app.state.services = wire(settings, task_types, redis, hub, producer, sender)
         subscription = asyncio.create_task(hub.run())
         while not hub.listening:
             await asyncio.sleep(0.001)

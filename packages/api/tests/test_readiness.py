@@ -121,3 +121,31 @@ async def test_readiness_lists_every_queue_and_needs_a_worker(serve: Serve, sett
         ("taskgate.thumbnail", ["thumbnail"], 0, 0),
     ]
     assert "does not exist yet" in ready.queues[2].detail
+
+
+async def readiness_on_demand(serve: Serve, settings: ApiSettings) -> tuple[int, ReadinessResponse]:
+    """/readyz of an api whose workers start on demand (READINESS_REQUIRES_WORKER=false)."""
+    async with serve(settings=settings.model_copy(update={"readiness_requires_worker": False})) as client:
+        response = await client.get("/readyz")
+    return response.status_code, ReadinessResponse.model_validate(response.json())
+
+
+@pytest.mark.usefixtures("one_waiting")
+async def test_where_workers_start_on_demand_readiness_only_reports_them(
+    serve: Serve, settings: ApiSettings
+) -> None:
+    # No worker runs: with workers scaled to zero, the api must still take the requests that bring one up.
+    status, ready = await readiness_on_demand(serve, settings)
+    assert (status, ready.status) == (200, "ready")
+    assert (ready.checks["workers"].ok, ready.checks["workers"].detail) == (
+        False,
+        "no worker answered a ping (not required: workers start on demand)",
+    )
+
+
+async def test_where_workers_start_on_demand_rabbitmq_and_redis_still_decide(
+    serve: Serve, app_settings: ApiSettings
+) -> None:
+    status, ready = await readiness_on_demand(serve, app_settings)  # its RabbitMQ is unreachable
+    assert (status, ready.status) == (503, "unavailable")
+    assert not ready.checks["rabbitmq"].ok

@@ -23,6 +23,7 @@ WRONG = {
     "LOG_FORMAT": ("xml", "'json' or 'text'"),
     "OTEL_TRACES_EXPORTER": ("zipkin", "use otlp (over HTTP) or none"),
     "OTEL_EXPORTER_OTLP_PROTOCOL": ("grpc", "use http/protobuf"),
+    "REDIS_SENTINELS": ("sentinel-1", "expected host:port"),
 }
 
 

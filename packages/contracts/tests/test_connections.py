@@ -4,6 +4,7 @@ import pytest
 from pydantic import BaseModel, Field, ValidationError
 
 from taskgate_contracts import Connections, describe_settings_error
+from taskgate_contracts.connections import switched_master
 
 
 def test_development_defaults_reach_a_local_broker() -> None:
@@ -45,3 +46,46 @@ def test_wrong_settings_are_described_one_line_each() -> None:
         "invalid setting TASK_TIMEOUT: Input should be greater than 0",
         "invalid setting PORT_AMQP: Input should be a valid integer, unable to parse string as an integer",
     ]
+
+
+def test_redis_is_the_url_until_sentinels_are_named() -> None:
+    connections = Connections(redis_url="redis://:hunter2@cache:6380/3")
+    assert connections.redis_sentinel_nodes == []
+    assert connections.redis_address == "cache:6380"
+
+
+def test_sentinels_name_the_master() -> None:
+    connections = Connections(redis_sentinels="s1:26379, s2:26380,", redis_sentinel_master="results")
+    assert connections.redis_sentinel_nodes == [("s1", 26379), ("s2", 26380)]
+    assert connections.redis_address == "master 'results' of sentinels s1:26379, s2:26380,"
+
+
+@pytest.mark.parametrize("sentinels", ["s1", "s1:port", "s1:0", ":26379", "s1:26379,s2:70000"])
+def test_a_sentinel_address_without_a_port_is_refused(sentinels: str) -> None:
+    with pytest.raises(ValidationError, match="expected host:port"):
+        Connections(redis_sentinels=sentinels)
+
+
+def test_sentinels_reach_the_master_without_tls() -> None:
+    with pytest.raises(ValidationError, match="REDIS_URL must be a redis:// URL") as refused:
+        Connections(redis_sentinels="s1:26379", redis_url="rediss://cache:6380/0")
+    assert describe_settings_error(refused.value).startswith("invalid setting REDIS_SENTINELS: ")
+
+
+def test_the_sentinel_password_is_not_printed() -> None:
+    assert "hunter2" not in repr(Connections(redis_sentinels="s1:26379", redis_sentinel_password="hunter2"))
+
+
+@pytest.mark.parametrize(
+    ("announcement", "expected"),
+    [
+        (b"taskgate 10.0.0.1 6379 10.0.0.2 6380", ("10.0.0.2", 6380)),
+        ("taskgate redis-0.redis 6379 redis-1.redis 6379", ("redis-1.redis", 6379)),
+        (b"another 10.0.0.1 6379 10.0.0.2 6380", None),
+        (b"taskgate 10.0.0.1 6379", None),
+    ],
+)
+def test_a_failover_announcement_names_the_new_master(
+    announcement: bytes | str, expected: tuple[str, int] | None
+) -> None:
+    assert switched_master(announcement, "taskgate") == expected

@@ -108,6 +108,16 @@ def test_queue_rows_from_the_broker(broker_queues: tuple[OpsSettings, Registry])
         time.sleep(0.5)
 
 
+def test_redis_behind_sentinels_nobody_answers_for_fails_naming_them() -> None:
+    sentinels = f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}"
+    settings = OpsSettings(redis_sentinels=sentinels, redis_sentinel_master="results")
+    [redis_check] = [check for check in CHECKS if check.name == "Redis"]
+    result = redis_check.run(settings)
+    assert result.status is Status.FAIL
+    assert "No master found for 'results'" in result.detail
+    assert "REDIS_SENTINELS" in result.remedy
+
+
 def test_queue_rows_say_they_could_not_look_when_the_api_is_down() -> None:
     settings = OpsSettings(port_web=free_port())
     results = queue_results(settings, discover())

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from celery import Celery
+from celery.backends.redis import SentinelBackend
 
 from taskgate_contracts import discover
 from taskgate_contracts.builtin.process import PROCESS
@@ -12,6 +13,7 @@ from taskgate_contracts.tasks import HARD_LIMIT_GRACE_SECONDS
 from taskgate_worker.base import HandlerTask
 from taskgate_worker.config import WorkerSettings
 from taskgate_worker.factory import create_app
+from taskgate_worker.results import FailoverFollowingBackend
 from taskgate_worker.tasks.process import process
 from taskgate_worker.tasks.thumbnail import make_thumbnail
 
@@ -82,6 +84,40 @@ def test_retries_follow_each_task_types_policy(app: Celery) -> None:
 def test_connections_come_from_the_settings(app: Celery, settings: WorkerSettings) -> None:
     assert app.conf.result_backend == settings.redis_url.get_secret_value()
     assert app.conf.result_expires == settings.result_expires
+
+
+def test_with_sentinels_results_go_to_the_master_they_name(installed_app: Celery) -> None:
+    settings = WorkerSettings(
+        _env_file=None,
+        redis_url="redis://:master-secret@ignored:1/3",
+        redis_sentinels="s1:26379,s2:26380",
+        redis_sentinel_master="results",
+        redis_sentinel_password="sentinel-secret",
+    )
+    app = create_app(settings)
+    assert app.conf.result_backend == (
+        "taskgate_worker.results:FailoverFollowingBackend+"
+        "sentinel://:master-secret@s1:26379/3;sentinel://:master-secret@s2:26380/3"
+    )
+    options = app.conf.result_backend_transport_options
+    assert options["master_name"] == "results"
+    assert options["sentinel_kwargs"]["password"] == "sentinel-secret"
+    # Celery's own Sentinel backend, whose client (the journal's too) asks the sentinels for the master,
+    # and which also drops its connections when they announce a failover.
+    backend = app.backend
+    assert isinstance(backend, SentinelBackend)
+    assert isinstance(backend, FailoverFollowingBackend)
+    pool = backend.client.connection_pool
+    assert (pool.service_name, pool.is_master) == ("results", True)
+    assert (pool.connection_kwargs["password"], pool.connection_kwargs["db"]) == ("master-secret", 3)
+    sentinels = pool.sentinel_manager.sentinels
+    assert [
+        (s.connection_pool.connection_kwargs["host"], s.connection_pool.connection_kwargs["port"])
+        for s in sentinels
+    ] == [("s1", 26379), ("s2", 26380)]
+    # The same timeouts and retries as on a plain URL.
+    assert app.conf.result_backend_always_retry is True
+    assert app.conf.redis_socket_timeout == installed_app.conf.redis_socket_timeout
 
 
 def test_nothing_is_lost_when_a_worker_dies(app: Celery) -> None:

@@ -5,15 +5,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from urllib.parse import urlsplit
 
 import anyio
 from celery import Celery
 from fastapi import FastAPI
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from taskgate_api import metrics
+from taskgate_api import metrics, redis_clients
 from taskgate_api.config import ApiSettings, environment
 from taskgate_api.engine.idempotency import IdempotencyKeys
 from taskgate_api.engine.readiness import Readiness
@@ -32,69 +31,44 @@ from taskgate_api.tracing import Tracing
 from taskgate_api.version import __version__
 from taskgate_contracts import Registry, discover
 
-#: Redis connections one api process keeps for commands (its result subscription has one more).
-_REDIS_CONNECTIONS = 32
-
-
-def _redis_address(url: str) -> str:
-    parts = urlsplit(url)  # the address only: the URL may carry a password
-    return f"{parts.hostname}:{parts.port or 6379}"
-
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: ApiSettings = app.state.settings
     task_types: TaskTypes = app.state.task_types
-    url = settings.redis_url.get_secret_value()
-    connect_timeout = settings.redis_timeout
-    # A bounded pool that makes a burst of requests queue for a connection instead of failing: one
-    # connection serves many requests a millisecond, and Redis is better off with tens than thousands.
-    # Waiting for a free connection is not bounded (timeout=None): a busy api is not an unreachable
-    # Redis; the socket timeouts below are what notice that.
-    pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=_REDIS_CONNECTIONS,
-        timeout=None,
-        socket_timeout=settings.redis_timeout,
-        socket_connect_timeout=connect_timeout,
-    )
-    redis = Redis(connection_pool=pool)
-    # The subscription waits quietly for as long as no task ends, so it has no read timeout; a
-    # periodic health check notices a dead connection instead.
-    subscriber = Redis.from_url(
-        url, health_check_interval=15, socket_keepalive=True, socket_connect_timeout=connect_timeout
-    )
+    clients = redis_clients.connect(settings)
+    redis = clients.commands
     tracing: Tracing | None = app.state.tracing
     producer = create_producer(settings, task_types.queues())
     sender = TaskSender(producer, settings, task_types.queues(), tracing)
-    hub = ResultHub(subscriber, tracing)
-    services = wire(settings, task_types, redis, _redis_address(url), hub, producer, sender)
+    hub = ResultHub(clients.subscriber, tracing)
+    services = wire(settings, task_types, redis, hub, producer, sender)
     app.state.services = services
     await _open_connections(redis)
     app.state.loop = asyncio.get_running_loop()
     async with anyio.create_task_group() as background:
         background.start_soon(hub.run)
+        background.start_soon(clients.follow_failovers)
         background.start_soon(metrics.report_waiting, lambda: hub.waiting)
         try:
             yield
         finally:
             background.cancel_scope.cancel()
     await sender.close()
-    await redis.aclose()
-    await subscriber.aclose()
+    await clients.aclose()
 
 
 def wire(
     settings: ApiSettings,
     task_types: TaskTypes,
     redis: Redis,
-    redis_address: str,
     hub: ResultHub,
     producer: Celery,
     sender: TaskSender,
 ) -> Services:
     """The engine's parts, joined: records, idempotency keys and the submitter on `redis`, results from
     `hub`, tasks sent by `sender`, readiness asked of `producer`."""
+    redis_address = settings.redis_address
     records = TaskRecords(redis, redis_address, settings.result_expires)
     queues = task_types.queues()
     return Services(
@@ -108,14 +82,22 @@ def wire(
             keys=IdempotencyKeys(redis, redis_address, settings.result_expires),
             admission=asyncio.Semaphore(settings.submit_concurrency),
         ),
-        readiness=Readiness(producer, redis, hub, settings.broker_address, redis_address, queues),
+        readiness=Readiness(
+            producer,
+            redis,
+            hub,
+            settings.broker_address,
+            redis_address,
+            queues,
+            requires_worker=settings.readiness_requires_worker,
+        ),
     )
 
 
 async def _open_connections(redis: Redis) -> None:
     """Fill the pool before the first request: under a burst, a connection opened late can time out."""
     with contextlib.suppress(RedisError, OSError):  # Redis down now: requests answer 503 until it is up
-        await asyncio.gather(*(redis.ping() for _ in range(_REDIS_CONNECTIONS)))
+        await asyncio.gather(*(redis.ping() for _ in range(redis_clients.COMMAND_CONNECTIONS)))
 
 
 def stop_waiting(app: FastAPI) -> None:

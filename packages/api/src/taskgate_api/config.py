@@ -40,6 +40,11 @@ class ApiSettings(BaseSettings, Connections, Observability):
         3.0, gt=0, description="Seconds to reach RabbitMQ before answering 503 (connect and retries)."
     )
     redis_timeout: float = Field(2.0, gt=0, description="Seconds a Redis command may take before 503.")
+    readiness_requires_worker: bool = Field(
+        True,
+        description="Whether /readyz needs a worker to answer; false where workers scale from zero on "
+        "queue depth, which an unready api would never fill.",
+    )
     submit_concurrency: int = Field(
         32, gt=0, description="Submissions one api process sends to Redis and RabbitMQ at once; more wait."
     )

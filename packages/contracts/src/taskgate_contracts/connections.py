@@ -5,9 +5,20 @@ A plain pydantic model, so contracts needs no settings library: each service mix
 """
 
 from typing import Literal, Self
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+#: The sentinels' channel announcing a failover: `<master name> <old ip> <old port> <new ip> <new port>`.
+SENTINEL_SWITCH_CHANNEL = "+switch-master"
 
 #: Credentials RabbitMQ ships with; fine on a laptop, refused in production.
 _DEVELOPMENT_PASSWORDS = frozenset({"", "guest", "changethis"})
@@ -24,9 +35,31 @@ class Connections(BaseModel):
     rabbitmq_default_pass: SecretStr = Field(SecretStr("guest"), description="RabbitMQ password.")
     rabbitmq_vhost: str = Field("/", min_length=1, description="RabbitMQ virtual host.")
     redis_url: SecretStr = Field(
-        SecretStr("redis://127.0.0.1:6379/0"), description="Redis for results and progress."
+        SecretStr("redis://127.0.0.1:6379/0"),
+        description="Redis for results and progress; with REDIS_SENTINELS, only its password and database.",
+    )
+    # Read as text and parsed here: contracts has no settings library to split a list from the environment.
+    redis_sentinels: str = Field(
+        "",
+        description="Redis Sentinel addresses, `host:port,host:port`: results and records then go to the "
+        "master they name, wherever a failover moves it.",
+    )
+    redis_sentinel_master: str = Field(
+        "taskgate", min_length=1, description="The name the sentinels monitor the Redis master under."
+    )
+    redis_sentinel_password: SecretStr | None = Field(
+        None, description="The sentinels' own password, if they ask for one (the master's is REDIS_URL's)."
     )
     result_expires: int = Field(86400, gt=0, description="Seconds results and task records are kept.")
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinels_are_addresses(cls, value: str, info: ValidationInfo) -> str:
+        _sentinel_nodes(value)
+        url = info.data.get("redis_url")
+        if value and isinstance(url, SecretStr) and urlsplit(url.get_secret_value()).scheme != "redis":
+            raise ValueError("the master is reached without TLS: REDIS_URL must be a redis:// URL")
+        return value
 
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> Self:
@@ -52,6 +85,37 @@ class Connections(BaseModel):
     @property
     def management_url(self) -> str:
         return f"http://{self.rabbitmq_host}:{self.port_web}"
+
+    @property
+    def redis_sentinel_nodes(self) -> list[tuple[str, int]]:
+        """The sentinels' (host, port) pairs; empty when Redis is reached at REDIS_URL itself."""
+        return _sentinel_nodes(self.redis_sentinels)
+
+    @property
+    def redis_address(self) -> str:
+        """Where Redis is, for messages that must not carry the password."""
+        if self.redis_sentinels:
+            return f"master {self.redis_sentinel_master!r} of sentinels {self.redis_sentinels}"
+        parts = urlsplit(self.redis_url.get_secret_value())
+        return f"{parts.hostname}:{parts.port or 6379}"
+
+
+def switched_master(announcement: bytes | str, master: str) -> tuple[str, int] | None:
+    """The new address of `master` if a message of SENTINEL_SWITCH_CHANNEL announces its failover."""
+    words = (announcement.decode() if isinstance(announcement, bytes) else announcement).split()
+    if len(words) == 5 and words[0] == master and words[4].isdigit():
+        return words[3], int(words[4])
+    return None
+
+
+def _sentinel_nodes(text: str) -> list[tuple[str, int]]:
+    nodes = []
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        host, _, port = entry.rpartition(":")
+        if not (host and port.isdigit() and 0 < int(port) < 65536):
+            raise ValueError(f"expected host:port, comma-separated; got {entry!r}")
+        nodes.append((host, int(port)))
+    return nodes
 
 
 def describe_settings_error(error: ValidationError) -> str:

@@ -16,6 +16,8 @@ import httpx
 from celery import Celery
 from kombu.connection import Connection
 from redis import Redis
+from redis.connection import parse_url
+from redis.sentinel import Sentinel
 
 from taskgate_contracts import Registry, TaskSpec
 from taskgate_ops.config import OpsSettings
@@ -82,14 +84,29 @@ def probe_management(settings: OpsSettings) -> str:
 
 
 def probe_redis(settings: OpsSettings) -> str:
-    client = Redis.from_url(
-        settings.redis_url.get_secret_value(), socket_connect_timeout=_TIMEOUT, socket_timeout=_TIMEOUT
+    url = settings.redis_url.get_secret_value()
+    timeouts = {"socket_connect_timeout": _TIMEOUT, "socket_timeout": _TIMEOUT}
+    if not settings.redis_sentinels:
+        with Redis.from_url(url, **timeouts) as client:
+            client.ping()
+        return "PONG"
+    password = settings.redis_sentinel_password
+    master = {key: value for key, value in parse_url(url).items() if key not in ("host", "port")}
+    sentinel = Sentinel(
+        settings.redis_sentinel_nodes,
+        sentinel_kwargs={"password": password and password.get_secret_value(), **timeouts},
+        **master,
+        **timeouts,
     )
+    name = settings.redis_sentinel_master
     try:
-        client.ping()
+        host, port = sentinel.discover_master(name)
+        with sentinel.master_for(name) as client:
+            client.ping()
     finally:
-        client.close()
-    return "PONG"
+        for node in sentinel.sentinels:
+            node.close()
+    return f"PONG from master {name!r} at {host}:{port}, named by {settings.redis_sentinels}"
 
 
 def probe_workers(settings: OpsSettings) -> str:
@@ -136,7 +153,12 @@ CHECKS = (
         probe_management,
         "enable it (`rabbitmq-plugins enable rabbitmq_management`); check PORT_WEB and the credentials",
     ),
-    Check("Redis", probe_redis, "start Redis; check REDIS_URL (host, port, password, database)"),
+    Check(
+        "Redis",
+        probe_redis,
+        "start Redis; check REDIS_URL (host, port, password, database), or with Sentinel REDIS_SENTINELS, "
+        "REDIS_SENTINEL_MASTER and REDIS_SENTINEL_PASSWORD",
+    ),
     Check("Workers", probe_workers, "start one: `taskgate-worker` (or `docker compose up worker`)"),
     Check(
         "API",

@@ -14,6 +14,7 @@ from taskgate_worker import logs, tracing, transitions
 from taskgate_worker.base import task_class
 from taskgate_worker.config import StartupError, WorkerSettings, load_settings
 from taskgate_worker.hosting import Hosting, plan
+from taskgate_worker.results import result_backend
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,10 @@ def create_app(settings: WorkerSettings, hosting: Hosting | None = None) -> Cele
         broker_transport_options={"confirm_publish": True},
         # The api reads results as Celery's Redis backend writes them: stored under
         # `celery-task-meta-<id>` and published on the channel of that name.
-        result_backend=settings.redis_url.get_secret_value(),
+        **result_backend(settings),
         result_expires=settings.result_expires,
         # Stores the worker's hostname, the task name and its arguments beside the result.
         result_extended=True,
-        **_redis_resilience(),
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
@@ -94,22 +94,6 @@ def _queue(name: str) -> Queue:
     # and a declaration whose arguments differ from the broker's definition is refused.
     exchange = Exchange(name, type="direct", durable=True)
     return Queue(name, exchange, routing_key=name, durable=True)
-
-
-def _redis_resilience() -> dict[str, object]:
-    """Timeouts and retries that ride out a Redis blip instead of losing a result or hanging."""
-    return {
-        # Celery waits forever to connect and two minutes for a reply by default.
-        "redis_socket_connect_timeout": 5.0,
-        "redis_socket_timeout": 10.0,
-        "redis_retry_on_timeout": True,
-        "redis_socket_keepalive": True,
-        # Finds a connection Redis dropped while idle before a result is written on it.
-        "redis_backend_health_check_interval": 30,
-        # Storing a result retries connection errors with backoff, a bounded number of times.
-        "result_backend_always_retry": True,
-        "result_backend_max_retries": 5,
-    }
 
 
 def _announcing(hosting: Hosting) -> type[bootsteps.StartStopStep]:

@@ -1,5 +1,10 @@
 """Readiness: can this api do its work — RabbitMQ, Redis and at least one worker reachable — and, per
-task queue, how many messages wait and whether any worker consumes it."""
+task queue, how many messages wait and whether any worker consumes it.
+
+Where workers are started on demand (KEDA scaling them from zero on queue depth), none is up while the
+queues are empty, and an api that waited for one would never be sent the requests that bring one up:
+there the worker check is reported but does not decide (READINESS_REQUIRES_WORKER=false).
+"""
 
 import contextlib
 from collections.abc import Mapping, Sequence
@@ -30,6 +35,8 @@ class Readiness:
     redis_address: str
     #: Each task queue with the names of the task types whose messages go to it.
     queues: Mapping[str, Sequence[str]]
+    #: Whether the api is ready only while a worker answers; else the worker check is only reported.
+    requires_worker: bool = True
 
     async def check(self) -> tuple[dict[str, Check], list[QueueState]]:
         """The checks that decide readiness, and the state of every task queue."""
@@ -39,8 +46,14 @@ class Readiness:
             queues = await anyio.to_thread.run_sync(self.queue_states)
         else:
             workers, queues = rabbitmq, [self._unknown(queue, rabbitmq.detail) for queue in self.queues]
+        if not (workers.ok or self.requires_worker):
+            workers = Check(ok=False, detail=f"{workers.detail} (not required: workers start on demand)")
         checks = {"rabbitmq": rabbitmq, "redis": await self._check_redis(), "workers": workers}
         return checks, queues
+
+    def ready(self, checks: Mapping[str, Check]) -> bool:
+        """Whether the checks let the api take requests."""
+        return all(check.ok for name, check in checks.items() if self.requires_worker or name != "workers")
 
     def _check_rabbitmq(self) -> Check:
         try:

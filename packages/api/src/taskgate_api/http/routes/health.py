@@ -20,13 +20,14 @@ async def healthz() -> HealthResponse:
 @router.get(
     "/readyz",
     operation_id="readyz",
-    summary="RabbitMQ, Redis and at least one worker are reachable; the state of every task queue",
+    summary="RabbitMQ, Redis and (unless READINESS_REQUIRES_WORKER=false) a worker are reachable; "
+    "the state of every task queue",
     response_model=ReadinessResponse,
     responses={503: {"model": ReadinessResponse, "description": "A part is not reachable; it is named."}},
 )
 async def readyz(services: ServicesDep) -> Response:
     checks, queues = await services.readiness.check()
-    ready = all(check.ok for check in checks.values())
+    ready = services.readiness.ready(checks)
     body = ReadinessResponse(status="ready" if ready else "unavailable", checks=checks, queues=queues)
     return model_response(body, 200 if ready else 503)
 
