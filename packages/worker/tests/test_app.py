@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from celery import Celery
+from celery.utils.quorum_queues import detect_quorum_queues
 
 from taskgate_contracts import discover
 from taskgate_contracts.builtin.process import PROCESS
@@ -47,6 +48,29 @@ def test_each_hosted_queue_is_durable_without_arguments(installed_app: Celery) -
         assert queue.durable is True
         assert not queue.queue_arguments
         assert (queue.exchange.name, queue.exchange.type, queue.routing_key) == (name, "direct", name)
+
+
+def test_quorum_queues_are_declared_as_such_behind_topic_exchanges(installed_app: Celery) -> None:
+    settings = WorkerSettings(_env_file=None, rabbitmq_queue_type="quorum")
+    quorum_app = create_app(settings)
+    for queue in quorum_app.conf.task_queues:
+        assert queue.queue_arguments == {"x-queue-type": "quorum"}
+        # Celery's native delayed delivery, which holds a retry's countdown in the broker, needs topic.
+        assert queue.exchange.type == "topic"
+    # Celery finds them, and so turns global QoS off, which quorum queues refuse.
+    assert quorum_app.conf.worker_detect_quorum_queues is True
+    assert detect_quorum_queues(quorum_app, "amqp") == (True, "taskgate")
+    assert detect_quorum_queues(installed_app, "amqp") == (False, "")
+
+
+def test_a_cluster_is_one_failover_broker_url_with_the_heartbeat_of_the_settings() -> None:
+    settings = WorkerSettings(_env_file=None, rabbitmq_hosts="r1:5672,r2:5672", rabbitmq_heartbeat=10)
+    app = create_app(settings)
+    assert app.conf.broker_url == "amqp://guest:guest@r1:5672/%2F;amqp://guest:guest@r2:5672/%2F"
+    assert app.conf.broker_failover_strategy == "round-robin"
+    assert app.conf.broker_heartbeat == 10
+    connection = app.connection_for_write()
+    assert (connection.hostname, connection.alt) == ("r1", settings.broker_urls)
 
 
 def test_every_hosted_task_is_routed_to_its_queue(app: Celery) -> None:

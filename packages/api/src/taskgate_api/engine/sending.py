@@ -5,12 +5,17 @@ an asyncio AMQP client publishes it on one connection with publisher confirms: a
 RabbitMQ has taken the message, no thread is held while it waits, and many sends share the channel
 at once. The api's Celery app has no result backend, so nothing subscribes a synchronous Redis
 connection per sent task (celery issue 6963): results reach the api through `waiting.ResultHub`.
+
+With several nodes (RABBITMQ_HOSTS) the connection goes to the first that answers; when it breaks, the
+next connection starts with the node after it, so a dead node costs the sends that were in flight on
+it, not the sends after.
 """
 
 import asyncio
 import contextlib
 from collections.abc import Iterable
 from typing import Any, cast
+from urllib.parse import urlencode
 
 import aiormq
 from aiormq.abc import AbstractConnection
@@ -50,7 +55,9 @@ def create_producer(settings: ApiSettings, queues: Iterable[str]) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         broker_connection_timeout=settings.publish_timeout,
-        task_queues=[Queue(queue, durable=True) for queue in queues],
+        task_queues=[
+            Queue(queue, durable=True, queue_arguments=settings.task_queue_arguments) for queue in queues
+        ],
     )
     return app
 
@@ -59,7 +66,15 @@ class TaskSender:
     def __init__(self, producer: Celery, settings: ApiSettings, queues: Iterable[str]) -> None:
         self._producer = producer
         self._queues = tuple(queues)
-        self._url = settings.broker_url
+        self._queue_arguments = settings.task_queue_arguments
+        # aiormq reads the heartbeat it asks for from the URL.
+        heartbeat = urlencode({"heartbeat": settings.rabbitmq_heartbeat})
+        self._nodes = [
+            (str(node), f"{url}?{heartbeat}")
+            for node, url in zip(settings.broker_nodes, settings.broker_urls, strict=True)
+        ]
+        #: The node the next connection tries first: the one after the node whose connection broke.
+        self._first = 0
         self._address = settings.broker_address
         self._timeout = settings.publish_timeout
         self._connection: AbstractConnection | None = None
@@ -134,24 +149,45 @@ class TaskSender:
         async with self._opening:
             if self._channel is None or self._channel.is_closed:
                 await self._discard(self._channel)
-                async with asyncio.timeout(self._timeout):
-                    connection = await aiormq.connect(self._url)
-                    try:
-                        # The concrete channel: its basic_publish takes `wait`, the abstract one's does not.
-                        channel = cast(aiormq.Channel, await connection.channel(publisher_confirms=True))
-                        for queue in self._queues:  # as the worker declares it, so either may start first
-                            await channel.queue_declare(queue, durable=True)
-                    except BaseException:
-                        await connection.close()
-                        raise
-                self._connection, self._channel = connection, channel
+                self._connection, self._channel = await self._connect()
             return self._channel
+
+    async def _connect(self) -> tuple[AbstractConnection, aiormq.Channel]:
+        """A connection to the first node that answers, from `_first` on, within the publish timeout;
+        each node gets an equal share of it, so one that drops packets cannot take all of it."""
+        order = self._nodes[self._first :] + self._nodes[: self._first]
+        failures: list[str] = []
+        async with asyncio.timeout(self._timeout):
+            for index, (address, url) in enumerate(order):
+                try:
+                    async with asyncio.timeout(self._timeout / len(order)):
+                        opened = await self._open(url)
+                except _FAILURES as exc:
+                    failures.append(f"{address}: {_reason(exc)}")
+                    continue
+                self._first = (self._first + index) % len(self._nodes)
+                return opened
+        raise ConnectionError("; ".join(failures))
+
+    async def _open(self, url: str) -> tuple[AbstractConnection, aiormq.Channel]:
+        connection = await aiormq.connect(url)
+        try:
+            # The concrete channel: its basic_publish takes `wait`, the abstract one's does not.
+            channel = cast(aiormq.Channel, await connection.channel(publisher_confirms=True))
+            for queue in self._queues:  # as the worker declares it, so either may start first
+                await channel.queue_declare(queue, durable=True, arguments=self._queue_arguments)
+        except BaseException:
+            await connection.close()
+            raise
+        return connection, channel
 
     async def _discard(self, channel: aiormq.Channel | None) -> None:
         """Close the connection of `channel` if it is still the shared one; a newer one is left alone."""
         if channel is None or channel is not self._channel:
             return
         connection, self._connection, self._channel = self._connection, None, None
+        # Its node may be the one that failed: the next connection tries the others first.
+        self._first = (self._first + 1) % len(self._nodes)
         if connection is not None:
             with contextlib.suppress(*_FAILURES):
                 await connection.close()
