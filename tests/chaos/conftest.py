@@ -101,27 +101,33 @@ class Stack:
     env: dict[str, str]
     services: ExitStack
 
-    def worker(self, name: str, concurrency: int) -> Service:
-        """A worker with its own node name, started and ready to take tasks."""
+    def worker(self, name: str, concurrency: int, **settings: str | float) -> Service:
+        """A worker with its own node name (`name-…`) and these settings on top of the stack's, started
+        and ready to take tasks."""
         # The faults are scored on the process type's queue; its worker hosts nothing else.
         args = ["-m", "taskgate_worker", "--tasks", "process", "--concurrency", str(concurrency)]
         args += ["--loglevel", "info"]
         args += ["--hostname", f"{name}-{uuid4().hex[:6]}@{HOST}"]
         worker = self.services.enter_context(
-            running(self.config, Service.start(name, args, self.env, self.folder))
+            running(self.config, Service.start(name, args, self._env(settings), self.folder))
         )
         wait_until(f"{name} to be ready", lambda: " ready." in worker.log_tail(), [worker])
         return worker
 
     def api(self, name: str = "api", **settings: str | float) -> Service:
         """An api with these settings on top of the stack's, started and serving."""
-        env = {**self.env, **{key.upper(): str(value) for key, value in settings.items()}}
-        api = self.services.enter_context(running(self.config, start_api(name, env, self.folder)))
+        api = self.services.enter_context(
+            running(self.config, start_api(name, self._env(settings), self.folder))
+        )
         wait_until(f"{name} to serve", answers(f"{api.url}/healthz", 200), [api])
         return api
 
+    def _env(self, settings: dict[str, str | float]) -> dict[str, str]:
+        return {**self.env, **{key.upper(): str(value) for key, value in settings.items()}}
 
-def _stack(request: pytest.FixtureRequest, folder: Path, env: dict[str, str]) -> Iterator[Stack]:
+
+def stack_of(request: pytest.FixtureRequest, folder: Path, env: dict[str, str]) -> Iterator[Stack]:
+    """The services of one test on the brokers `env` names."""
     with ExitStack() as services:
         yield Stack(request.config, folder, env, services)
 
@@ -130,7 +136,7 @@ def _stack(request: pytest.FixtureRequest, folder: Path, env: dict[str, str]) ->
 def stack(request: pytest.FixtureRequest, tmp_path: Path, vhost: str, own_redis: OwnRedis) -> Iterator[Stack]:
     """Services on the machine's RabbitMQ (the test's vhost) and the test's own Redis."""
     env = settings_env(vhost, redis_url=own_redis.url, result_expires=600)
-    yield from _stack(request, tmp_path, env)
+    yield from stack_of(request, tmp_path, env)
 
 
 @pytest.fixture
@@ -145,4 +151,4 @@ def own_broker_stack(
         redis_url=own_redis.url,
         result_expires=600,
     )
-    yield from _stack(request, tmp_path, env)
+    yield from stack_of(request, tmp_path, env)

@@ -97,16 +97,17 @@ def _is_start(fields: dict[bytes, bytes]) -> bool:
     )
 
 
-def first_start_after(redis: Redis, clock: float) -> float:
-    """The wall clock of the first task start logged after `clock` (an event's id is Redis's milliseconds)."""
+def first_start_after(redis: Redis, clock: float, worker: str = "") -> float:
+    """The wall clock of the first task start logged after `clock` (an event's id is Redis's
+    milliseconds), by any worker or by those whose node name starts with `worker`."""
     since = f"{int(clock * 1000)}-0"
     starts = [
         int(entry_id.split(b"-")[0]) / 1000
         for key in redis.scan_iter(_EVENTS_PATTERN, 1000)
         for entry_id, fields in cast(_Entries, redis.xrange(key, min=since))
-        if _is_start(fields)
+        if _is_start(fields) and fields.get(EventField.WORKER.encode(), b"").decode().startswith(worker)
     ]
-    assert starts, "no task started after that moment"
+    assert starts, f"no task started after that moment{f' on {worker}' if worker else ''}"
     return min(starts)
 
 

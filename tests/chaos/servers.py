@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,7 +117,10 @@ class OwnRedis:
 
 @dataclass
 class OwnRabbitMQ:
-    """A RabbitMQ node of its own (node name, ports, database and logs in `folder`), with management."""
+    """A RabbitMQ node of its own (node name, ports, database and logs in `folder`), with management.
+
+    Nodes meant to form a cluster share `home`, where the Erlang cookie that lets them talk is kept.
+    """
 
     folder: Path
     node: str = field(default_factory=lambda: f"tgchaos-{uuid4().hex[:8]}@localhost")
@@ -124,6 +128,11 @@ class OwnRabbitMQ:
     amqp_port: int = 0
     management_port: int = 0
     dist_port: int = 0
+    home: Path | None = None
+    #: The address AMQP and the management API listen on.
+    address: str = HOST
+    #: Lines added to rabbitmq.conf (`heartbeat = 5`).
+    config: tuple[str, ...] = ()
 
     @property
     def log(self) -> Path:
@@ -131,7 +140,20 @@ class OwnRabbitMQ:
 
     @property
     def management_url(self) -> str:
-        return f"http://{HOST}:{self.management_port}"
+        return f"http://{self.address}:{self.management_port}"
+
+    @property
+    def short_name(self) -> str:
+        """The node name without its host, for ledgers and logs."""
+        return self.node.partition("@")[0]
+
+    @property
+    def amqp_address(self) -> str:
+        return f"{self.address}:{self.amqp_port}"
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def start(self) -> None:
         """Boot the node; on first boot the ports are chosen, and kept for every restart after."""
@@ -140,6 +162,8 @@ class OwnRabbitMQ:
         if not self.amqp_port:
             self.amqp_port, self.management_port, self.dist_port = _free_ports(3)
             self._configure()
+        # Left behind by a node that was killed: `rabbitmqctl wait` would watch its dead PID.
+        self._pid_file.unlink(missing_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(_RABBITMQ_BIN / "rabbitmq-server")],
@@ -164,6 +188,21 @@ class OwnRabbitMQ:
         _stop_group(self.process, timeout=_STOP_TIMEOUT)
         self.process = None
 
+    def kill(self) -> None:
+        """SIGKILL the node (the Erlang VM and all it started), as a machine dying would."""
+        if self.process is not None:
+            with suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            self.process = None
+
+    def join(self, seed: "OwnRabbitMQ") -> None:
+        """Make this running node a member of `seed`'s cluster (its own data is reset)."""
+        for args in (("stop_app",), ("reset",), ("join_cluster", seed.node), ("start_app",)):
+            done = self._ctl(*args)
+            if done.returncode != 0:
+                raise ServerError(f"rabbitmqctl {' '.join(args)} on {self.node}: {done.stdout}{done.stderr}")
+
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -175,23 +214,22 @@ class OwnRabbitMQ:
     def _configure(self) -> None:
         (self.folder / "rabbitmq-env.conf").write_text("")
         (self.folder / "enabled_plugins").write_text("[rabbitmq_management].\n")
-        (self.folder / "rabbitmq.conf").write_text(
-            f"management.tcp.ip = {HOST}\nmanagement.tcp.port = {self.management_port}\n"
-        )
+        lines = [f"management.tcp.ip = {self.address}", f"management.tcp.port = {self.management_port}"]
+        (self.folder / "rabbitmq.conf").write_text("\n".join([*lines, *self.config, ""]))
 
     def _env(self) -> dict[str, str]:
         folder = self.folder
         return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             # The Erlang cookie the node and rabbitmqctl share lives in HOME.
-            "HOME": str(folder),
+            "HOME": str(self.home or folder),
             "LANG": "C.UTF-8",
             # An empty env file instead of /etc/rabbitmq/rabbitmq-env.conf, which names the shared node.
             "RABBITMQ_CONF_ENV_FILE": str(folder / "rabbitmq-env.conf"),
             "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq.conf"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
             "RABBITMQ_NODENAME": self.node,
-            "RABBITMQ_NODE_IP_ADDRESS": HOST,
+            "RABBITMQ_NODE_IP_ADDRESS": self.address,
             "RABBITMQ_NODE_PORT": str(self.amqp_port),
             "RABBITMQ_DIST_PORT": str(self.dist_port),
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
@@ -210,3 +248,53 @@ class OwnRabbitMQ:
             timeout=_BOOT_TIMEOUT + 30,
             check=False,
         )
+
+
+@dataclass
+class OwnRabbitCluster:
+    """Nodes of one RabbitMQ cluster of the test's own, each with its ports and data, sharing a cookie."""
+
+    nodes: list[OwnRabbitMQ]
+
+    @classmethod
+    def in_folder(cls, folder: Path, size: int, config: tuple[str, ...] = ()) -> "OwnRabbitCluster":
+        name = f"tgcluster-{uuid4().hex[:6]}"
+        home = folder / "home"
+        home.mkdir(parents=True)
+        nodes = []
+        for index in range(1, size + 1):
+            (folder / f"node{index}").mkdir()
+            node = f"{name}-{index}@localhost"
+            nodes.append(OwnRabbitMQ(folder / f"node{index}", node=node, home=home, config=config))
+        return cls(nodes)
+
+    def start(self) -> None:
+        """Boot every node, then join the others to the first."""
+        seed, *others = self.nodes
+        seed.start()  # first, so it writes the cookie the others read
+        with ThreadPoolExecutor(len(others)) as booting:
+            list(booting.map(OwnRabbitMQ.start, others))
+        for node in others:
+            node.join(seed)
+
+    def remove(self) -> None:
+        for node in self.nodes:
+            node.remove()
+
+    @property
+    def hosts(self) -> list[str]:
+        """Every node's AMQP address, in order."""
+        return [node.amqp_address for node in self.nodes]
+
+    def hosts_from(self, first: OwnRabbitMQ) -> str:
+        """RABBITMQ_HOSTS listing `first`, then the nodes after it: a client that connects to it."""
+        at = self.nodes.index(first)
+        return ",".join(self.hosts[at:] + self.hosts[:at])
+
+    def management_urls(self) -> list[str]:
+        """The management API of each running node."""
+        return [node.management_url for node in self.nodes if node.running]
+
+    def by_name(self, name: str) -> OwnRabbitMQ:
+        (node,) = (node for node in self.nodes if node.node == name)
+        return node

@@ -9,11 +9,13 @@ import socket
 import time
 from collections.abc import AsyncIterator, Callable
 
+import aiormq
 import httpx
 import pytest
 from kombu.connection import Connection
 from kombu.entity import Queue
 from kombu.message import Message
+from pamqp.commands import Basic
 
 from taskgate_api.config import ApiSettings
 from taskgate_api.engine.errors import ServiceUnavailableError
@@ -197,3 +199,23 @@ async def test_task_queues_are_declared_with_the_configured_type(
         queue = (await api.get(f"/queues/{vhost}/taskgate")).json()
     assert queue["type"] == queue_type
     assert received(settings, "taskgate").headers["id"] == "typed"
+
+
+async def test_a_nacking_channel_is_replaced_and_the_task_sent_again(
+    sender: TaskSender, settings: ApiSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a quorum queue's channel opened during a leader election goes on nacking everything.
+    await sender.send(PROCESS, ProcessArgs(delay=0), task_id="before")
+    stuck = sender._channel
+    assert stuck is not None
+
+    async def nacked(*args: object, **kwargs: object) -> None:
+        raise aiormq.exceptions.DeliveryError(None, Basic.Nack(delivery_tag=1))
+
+    monkeypatch.setattr(stuck, "basic_publish", nacked)
+    await sender.send(PROCESS, ProcessArgs(delay=0), task_id="on-a-fresh-channel")
+    assert sender._channel is not stuck
+    await asyncio.sleep(0.1)  # the retired channel is closed in the background
+    assert stuck.is_closed
+    ids = [received(settings, "taskgate").headers["id"] for _ in range(2)]
+    assert ids == ["before", "on-a-fresh-channel"]

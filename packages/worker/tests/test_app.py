@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from celery import Celery
 from celery.utils.quorum_queues import detect_quorum_queues
+from kombu.utils.imports import symbol_by_name
 
 from taskgate_contracts import discover
 from taskgate_contracts.builtin.process import PROCESS
@@ -12,6 +13,7 @@ from taskgate_contracts.builtin.thumbnail import THUMBNAIL
 from taskgate_contracts.tasks import HARD_LIMIT_GRACE_SECONDS
 from taskgate_worker.base import HandlerTask
 from taskgate_worker.config import WorkerSettings
+from taskgate_worker.delayed_delivery import CELERY_STEP
 from taskgate_worker.factory import create_app
 from taskgate_worker.tasks.process import process
 from taskgate_worker.tasks.thumbnail import make_thumbnail
@@ -140,3 +142,10 @@ def test_redis_blips_are_ridden_out(app: Celery) -> None:
     assert conf.redis_retry_on_timeout is True
     assert conf.result_backend_always_retry is True
     assert 0 < conf.result_backend_max_retries < float("inf")
+
+
+def test_delayed_delivery_is_set_up_through_the_connected_node_alone(app: Celery) -> None:
+    # Celery's own step retries every node of RABBITMQ_HOSTS, a dead one too, before consuming again.
+    steps = symbol_by_name(app.conf.worker_consumer).Blueprint.default_steps
+    assert CELERY_STEP not in steps
+    assert "taskgate_worker.delayed_delivery:DelayedDeliveryOnConnectedNode" in steps

@@ -162,3 +162,4 @@ def test_on_quorum_queues_a_retry_waits_out_its_countdown_in_the_broker(
     # sent the retry through the broker's delayed delivery, not back to be held by the worker.
     assert "Global QoS is disabled" in printed
     assert "direct exchange" not in printed, printed
+    assert "could not set up delayed delivery" not in printed, printed

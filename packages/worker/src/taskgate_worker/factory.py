@@ -54,7 +54,7 @@ def create_app(settings: WorkerSettings, hosting: Hosting | None = None) -> Cele
         worker_prefetch_multiplier=1,
         worker_concurrency=settings.worker_concurrency,
         # What can never run goes to the dead-letter queue instead of being dropped or failed.
-        worker_consumer="taskgate_worker.poison:DeadLetteringConsumer",
+        worker_consumer="taskgate_worker.consumer:WorkerConsumer",
         # Only the hosted types' queues are declared and consumed. On quorum queues Celery turns global
         # QoS off by itself (worker_detect_quorum_queues): RabbitMQ refuses it there.
         task_queues=[_queue(name, settings) for name in hosting.specs.queues()],
