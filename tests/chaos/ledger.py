@@ -1,7 +1,8 @@
 """Keeping score the way Jepsen's queue checker does: for every job a client sent, where did it end?
 
 A client's request is *accepted* when it got a task id back (200 or 202: the api had RabbitMQ's publisher
-confirm), *refused* when it got 503, and *indeterminate* when it got no answer. What ran is read from
+confirm), *refused* when it got 503, and *indeterminate* when it got no answer from the api: none at all,
+or a balancer's 502 saying the api it was sent to failed. What ran is read from
 Redis, where the worker logs a `running` event each time it starts a task and Celery stores its final
 state. Then, as in Jepsen's `total-queue` checker:
 
@@ -23,6 +24,8 @@ from redis import Redis
 from taskgate_contracts import TaskEventType, TaskState
 from taskgate_contracts.storage import EventField, events_key, result_key
 
+#: A balancer's answer when the api it sent the request to failed (HAProxy's, when the api died).
+BAD_GATEWAY = 502
 #: What the Redis result backend stores as a task's final state.
 _FINAL_STATES = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
 _EVENTS_PATTERN = events_key("*")
@@ -151,7 +154,7 @@ class Ledger:
 
     @property
     def indeterminate(self) -> list[Answer]:
-        return [a for a in self.answers if a.status is None]
+        return [a for a in self.answers if a.status in (None, BAD_GATEWAY)]
 
     @property
     def completed(self) -> set[str]:

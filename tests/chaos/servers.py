@@ -39,7 +39,7 @@ class ServerError(RuntimeError):
     """An own server would not start or stop; the message carries its log."""
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
     """`count` distinct loopback ports in `_PORT_RANGE` that nothing listens on now."""
     ports: list[int] = []
     candidate = _PORT_RANGE[0] + int(uuid4().int % (_PORT_RANGE[1] - _PORT_RANGE[0] - 100))
@@ -55,7 +55,7 @@ def _tail(path: Path, chars: int = 4000) -> str:
     return path.read_text(errors="replace")[-chars:] if path.exists() else "(no log)"
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         with socket.socket() as probe:
@@ -67,7 +67,7 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeo
         time.sleep(0.1)
 
 
-def _stop_group(process: subprocess.Popen[bytes], timeout: float) -> None:
+def stop_group(process: subprocess.Popen[bytes], timeout: float) -> None:
     """SIGTERM the process, wait for it, then SIGKILL whatever of its group is left."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -84,7 +84,7 @@ class OwnRedis:
     so a restart loses nothing it acknowledged, as a production Redis with persistence would."""
 
     folder: Path
-    port: int = field(default_factory=lambda: _free_ports(1)[0])
+    port: int = field(default_factory=lambda: free_ports(1)[0])
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -107,11 +107,11 @@ class OwnRedis:
             self.process = subprocess.Popen(
                 args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-        _wait_for_port(self.port, self.process, self.log, timeout=15.0)
+        wait_for_port(self.port, self.process, self.log, timeout=15.0)
 
     def stop(self) -> None:
         if self.process is not None:
-            _stop_group(self.process, timeout=_STOP_TIMEOUT)
+            stop_group(self.process, timeout=_STOP_TIMEOUT)
             self.process = None
 
 
@@ -160,7 +160,7 @@ class OwnRabbitMQ:
         if not (_RABBITMQ_BIN / "rabbitmq-server").exists():
             raise ServerError(f"no RabbitMQ in {_RABBITMQ_BIN}: apt-get install rabbitmq-server")
         if not self.amqp_port:
-            self.amqp_port, self.management_port, self.dist_port = _free_ports(3)
+            self.amqp_port, self.management_port, self.dist_port = free_ports(3)
             self._configure()
         # Left behind by a node that was killed: `rabbitmqctl wait` would watch its dead PID.
         self._pid_file.unlink(missing_ok=True)
@@ -177,7 +177,7 @@ class OwnRabbitMQ:
         if waited.returncode != 0:
             self.stop()
             raise ServerError(f"RabbitMQ node {self.node} did not boot: {waited.stdout!r}\n{_tail(self.log)}")
-        _wait_for_port(self.amqp_port, self.process, self.log, timeout=_BOOT_TIMEOUT)
+        wait_for_port(self.amqp_port, self.process, self.log, timeout=_BOOT_TIMEOUT)
 
     def stop(self) -> None:
         """Stop the node the way an operator does (`rabbitmqctl stop`); kill it if that fails."""
@@ -185,7 +185,7 @@ class OwnRabbitMQ:
             return
         if self.process.poll() is None:
             self._ctl("stop", str(self._pid_file))
-        _stop_group(self.process, timeout=_STOP_TIMEOUT)
+        stop_group(self.process, timeout=_STOP_TIMEOUT)
         self.process = None
 
     def kill(self) -> None:
