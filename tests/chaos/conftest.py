@@ -6,7 +6,7 @@ length limit), and starts the workers and the api it needs. The scenario that re
 RabbitMQ node of its own instead. Every ledger is printed at the end of the run.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,15 +101,17 @@ class Stack:
     env: dict[str, str]
     services: ExitStack
 
-    def worker(self, name: str, concurrency: int, **settings: str | float) -> Service:
+    def worker(
+        self, name: str, concurrency: int, within: Sequence[str] = (), **settings: str | float
+    ) -> Service:
         """A worker with its own node name (`name-…`) and these settings on top of the stack's, started
-        and ready to take tasks."""
+        (through `within`, if given) and ready to take tasks."""
         # The faults are scored on the process type's queue; its worker hosts nothing else.
         args = ["-m", "taskgate_worker", "--tasks", "process", "--concurrency", str(concurrency)]
         args += ["--loglevel", "info"]
         args += ["--hostname", f"{name}-{uuid4().hex[:6]}@{HOST}"]
         worker = self.services.enter_context(
-            running(self.config, Service.start(name, args, self._env(settings), self.folder))
+            running(self.config, Service.start(name, args, self._env(settings), self.folder, within=within))
         )
         wait_until(f"{name} to be ready", lambda: " ready." in worker.log_tail(), [worker])
         return worker

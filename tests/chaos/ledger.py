@@ -100,15 +100,25 @@ def _is_start(fields: dict[bytes, bytes]) -> bool:
     )
 
 
+def starts_of(redis: Redis, task_id: str) -> list[tuple[float, str]]:
+    """Each start of the task: the wall clock it was logged at (an event's id is Redis's milliseconds),
+    and the worker's node name."""
+    return [
+        (int(entry_id.split(b"-")[0]) / 1000, fields.get(EventField.WORKER.encode(), b"").decode())
+        for entry_id, fields in cast(_Entries, redis.xrange(events_key(task_id)))
+        if _is_start(fields)
+    ]
+
+
 def first_start_after(redis: Redis, clock: float, worker: str = "") -> float:
-    """The wall clock of the first task start logged after `clock` (an event's id is Redis's
-    milliseconds), by any worker or by those whose node name starts with `worker`."""
-    since = f"{int(clock * 1000)}-0"
+    """The wall clock of the first task start logged after `clock`, by any worker or by those whose node
+    name starts with `worker`."""
+    task_ids = [key.decode().removeprefix(events_key("")) for key in redis.scan_iter(_EVENTS_PATTERN, 1000)]
     starts = [
-        int(entry_id.split(b"-")[0]) / 1000
-        for key in redis.scan_iter(_EVENTS_PATTERN, 1000)
-        for entry_id, fields in cast(_Entries, redis.xrange(key, min=since))
-        if _is_start(fields) and fields.get(EventField.WORKER.encode(), b"").decode().startswith(worker)
+        at
+        for task_id in task_ids
+        for at, by in starts_of(redis, task_id)
+        if at >= clock and by.startswith(worker)
     ]
     assert starts, f"no task started after that moment{f' on {worker}' if worker else ''}"
     return min(starts)

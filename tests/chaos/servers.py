@@ -55,15 +55,17 @@ def _tail(path: Path, chars: int = 4000) -> str:
     return path.read_text(errors="replace")[-chars:] if path.exists() else "(no log)"
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def wait_for_port(
+    port: int, process: subprocess.Popen[bytes], log: Path, timeout: float, address: str = HOST
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         with socket.socket() as probe:
             probe.settimeout(1.0)
-            if probe.connect_ex((HOST, port)) == 0:
+            if probe.connect_ex((address, port)) == 0:
                 return
         if process.poll() is not None or time.monotonic() > deadline:
-            raise ServerError(f"nothing listens on {HOST}:{port}\n{_tail(log)}")
+            raise ServerError(f"nothing listens on {address}:{port}\n{_tail(log)}")
         time.sleep(0.1)
 
 
@@ -86,10 +88,12 @@ class OwnRedis:
     folder: Path
     port: int = field(default_factory=lambda: free_ports(1)[0])
     process: subprocess.Popen[bytes] | None = None
+    #: The address it listens on.
+    address: str = HOST
 
     @property
     def url(self) -> str:
-        return f"redis://{HOST}:{self.port}/0"
+        return f"redis://{self.address}:{self.port}/0"
 
     @property
     def log(self) -> Path:
@@ -100,14 +104,16 @@ class OwnRedis:
             raise ServerError(f"{_REDIS_SERVER} is not installed: apt-get install redis-server")
         args = [
             _REDIS_SERVER,
-            *("--bind", HOST, "--port", str(self.port), "--dir", str(self.folder)),
+            *("--bind", self.address, "--port", str(self.port), "--dir", str(self.folder)),
             *("--appendonly", "yes", "--appendfsync", "always", "--save", ""),
+            # It listens on one address of the test's own only, which a namespace of the test's may use.
+            *("--protected-mode", "no"),
         ]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-        wait_for_port(self.port, self.process, self.log, timeout=15.0)
+        wait_for_port(self.port, self.process, self.log, timeout=15.0, address=self.address)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -177,7 +183,7 @@ class OwnRabbitMQ:
         if waited.returncode != 0:
             self.stop()
             raise ServerError(f"RabbitMQ node {self.node} did not boot: {waited.stdout!r}\n{_tail(self.log)}")
-        wait_for_port(self.amqp_port, self.process, self.log, timeout=_BOOT_TIMEOUT)
+        wait_for_port(self.amqp_port, self.process, self.log, timeout=_BOOT_TIMEOUT, address=self.address)
 
     def stop(self) -> None:
         """Stop the node the way an operator does (`rabbitmqctl stop`); kill it if that fails."""

@@ -13,7 +13,7 @@ from taskgate_contracts.builtin.thumbnail import THUMBNAIL
 from taskgate_contracts.tasks import HARD_LIMIT_GRACE_SECONDS
 from taskgate_worker.base import HandlerTask
 from taskgate_worker.config import WorkerSettings
-from taskgate_worker.delayed_delivery import CELERY_STEP
+from taskgate_worker.consumer import REPLACED_STEPS
 from taskgate_worker.factory import create_app
 from taskgate_worker.tasks.process import process
 from taskgate_worker.tasks.thumbnail import make_thumbnail
@@ -144,8 +144,11 @@ def test_redis_blips_are_ridden_out(app: Celery) -> None:
     assert 0 < conf.result_backend_max_retries < float("inf")
 
 
-def test_delayed_delivery_is_set_up_through_the_connected_node_alone(app: Celery) -> None:
-    # Celery's own step retries every node of RABBITMQ_HOSTS, a dead one too, before consuming again.
+def test_celery_steps_that_hold_the_worker_on_a_lost_broker_are_replaced(app: Celery) -> None:
+    # Celery's delayed delivery retries every node of RABBITMQ_HOSTS, a dead one too, before consuming
+    # again; its heartbeat events retry a lost broker for ever, in the event loop.
     steps = symbol_by_name(app.conf.worker_consumer).Blueprint.default_steps
-    assert CELERY_STEP not in steps
-    assert "taskgate_worker.delayed_delivery:DelayedDeliveryOnConnectedNode" in steps
+    for celery_step, ours in REPLACED_STEPS.items():
+        assert celery_step not in steps
+        assert ours in steps
+        assert symbol_by_name(ours)
