@@ -1,0 +1,161 @@
+"""Delay-0 jobs on quorum task queues beside classic ones (RABBITMQ_QUEUE_TYPE): what a replicated queue
+costs a job, and RabbitMQ alone.
+
+Each round gives each queue type a vhost of its own with a worker and an api as the delay-0 scenarios
+run them, the types taking turns so that whatever else loads the machine meanwhile falls on both:
+confirmed publishes straight to RabbitMQ with nothing else running, sequential requests, then wrk,
+during which the CPU time the api and the worker spend is read. Each figure is the median of the
+rounds. They are reported, not held to targets; docs/scaling.md reads them. The broker here is one
+node: a quorum queue still writes its Raft log and fsyncs it before confirming, but a cluster adds the
+round trip to a majority of its nodes on top.
+"""
+
+import asyncio
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import aiormq
+
+from bench import client, wrk
+from bench.infra import broker_url
+from bench.services import cpu_seconds, service_env, start_api, start_worker
+from bench.stats import Latency
+from bench.targets import Scenario, reported
+from taskgate_contracts import QueueType, task_queue_arguments
+from testkit.infrastructure import temporary_vhost
+from testkit.processes import wait_ready
+
+QUEUE_TYPES: tuple[QueueType, ...] = ("classic", "quorum")
+ROUNDS = 3
+SEQUENTIAL_REQUESTS = 300
+WARMUP_REQUESTS = 30
+CONNECTIONS = 50
+SECONDS = 10
+#: Confirmed publishes straight to RabbitMQ, and how many may wait for their confirmation at once.
+PUBLISHES = 10_000
+IN_FLIGHT = 200
+_PATIENT_TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class Round:
+    publishes_per_second: float
+    sequential_p50: float
+    sequential_p99: float
+    per_second: float
+    loaded_p50: float
+    loaded_p99: float
+    errors: int
+    #: CPU milliseconds per request the api's processes spent under wrk, and the worker's per job.
+    api_cpu_ms: float
+    worker_cpu_ms: float
+
+
+def measure(logs: Path) -> list[Scenario]:
+    """A scenario per queue type, and one comparing them."""
+    rounds: dict[QueueType, list[Round]] = {queue_type: [] for queue_type in QUEUE_TYPES}
+    for _ in range(ROUNDS):
+        for queue_type in QUEUE_TYPES:
+            rounds[queue_type].append(_round(queue_type, logs))
+    medians = {queue_type: _median(taken) for queue_type, taken in rounds.items()}
+    scenarios = [_scenario(queue_type, medians[queue_type], rounds[queue_type]) for queue_type in QUEUE_TYPES]
+    return [*scenarios, _compare(medians["classic"], medians["quorum"])]
+
+
+def _round(queue_type: QueueType, logs: Path) -> Round:
+    with temporary_vhost() as vhost:
+        publishes = asyncio.run(_publish_rate(broker_url(vhost), queue_type))
+        env = service_env(vhost, rabbitmq_queue_type=queue_type, task_timeout=_PATIENT_TIMEOUT)
+        worker = start_worker(env, logs, concurrency=1)
+        api = start_api(f"api-{queue_type}", env, logs)
+        try:
+            wait_ready(api, worker)
+            request = client.post_request(api.url, "/process", {"delay": 0})
+            answers = client.drive(client.sequential(api.url, request, SEQUENTIAL_REQUESTS, WARMUP_REQUESTS))
+            api_before, worker_before = cpu_seconds(api), cpu_seconds(worker)
+            run = wrk.run(f"{api.url}/process", CONNECTIONS, SECONDS, delay=0, timeout=_PATIENT_TIMEOUT)
+            api_cpu, worker_cpu = cpu_seconds(api) - api_before, cpu_seconds(worker) - worker_before
+        finally:
+            api.stop()
+            worker.stop()
+    sequential = Latency.of_seconds([answer.latency for answer in answers])
+    return Round(
+        publishes_per_second=publishes,
+        sequential_p50=sequential.p50,
+        sequential_p99=sequential.p99,
+        per_second=run.per_second,
+        loaded_p50=run.latency.p50,
+        loaded_p99=run.latency.p99,
+        errors=run.errors,
+        api_cpu_ms=1000 * api_cpu / run.requests,
+        worker_cpu_ms=1000 * worker_cpu / run.requests,
+    )
+
+
+def _median(rounds: list[Round]) -> Round:
+    columns = zip(*(asdict(taken).values() for taken in rounds), strict=True)
+    return Round(*(statistics.median(column) for column in columns))
+
+
+def _scenario(queue_type: QueueType, median: Round, rounds: list[Round]) -> Scenario:
+    scenario = Scenario(
+        f"delay 0 on {queue_type} task queues (RABBITMQ_QUEUE_TYPE={queue_type}), median of {ROUNDS}"
+    )
+    scenario.add(
+        reported("RabbitMQ alone: confirmed publishes/s", median.publishes_per_second, "msg/s"),
+        reported(f"p50, one client ({SEQUENTIAL_REQUESTS} sequential)", median.sequential_p50, "ms"),
+        reported("p99, one client", median.sequential_p99, "ms"),
+        reported(f"throughput, {CONNECTIONS} connections (wrk, {SECONDS} s)", median.per_second, "req/s"),
+        reported(f"p50, {CONNECTIONS} connections", median.loaded_p50, "ms"),
+        reported(f"p99, {CONNECTIONS} connections", median.loaded_p99, "ms"),
+        reported("errors", median.errors, ""),
+        reported("api CPU per request", median.api_cpu_ms, "ms"),
+        reported("worker CPU per job", median.worker_cpu_ms, "ms"),
+    )
+    scenario.raw = {"queue_type": queue_type, "rounds": [asdict(taken) for taken in rounds]}
+    return scenario
+
+
+def _compare(classic: Round, quorum: Round) -> Scenario:
+    scenario = Scenario("quorum over classic task queues (medians)")
+    scenario.add(
+        reported(
+            "RabbitMQ alone: confirmed publishes/s, quorum ÷ classic",
+            quorum.publishes_per_second / classic.publishes_per_second,
+            "×",
+        ),
+        reported("p50, one client: quorum − classic", quorum.sequential_p50 - classic.sequential_p50, "ms"),
+        reported(
+            f"throughput at {CONNECTIONS} connections: quorum ÷ classic",
+            quorum.per_second / classic.per_second,
+            "×",
+        ),
+    )
+    return scenario
+
+
+async def _publish_rate(url: str, queue_type: QueueType) -> float:
+    """Persistent messages published with confirms into a fresh queue of the type, IN_FLIGHT at a time."""
+    connection = await aiormq.connect(url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        queue = f"bench.publish.{queue_type}"
+        arguments: dict[str, Any] = {**task_queue_arguments(queue_type)}
+        await channel.queue_declare(queue, durable=True, arguments=arguments)
+        properties = aiormq.spec.Basic.Properties(delivery_mode=2)
+        window = asyncio.Semaphore(IN_FLIGHT)
+
+        async def publish() -> None:
+            async with window:
+                await channel.basic_publish(b"{}", routing_key=queue, properties=properties)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(publish() for _ in range(PUBLISHES)))
+        seconds = time.perf_counter() - started
+        await channel.queue_delete(queue)
+    finally:
+        await connection.close()
+    return PUBLISHES / seconds
