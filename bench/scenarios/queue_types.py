@@ -3,11 +3,13 @@ costs a job, and RabbitMQ alone.
 
 Each round gives each queue type a vhost of its own with a worker and an api as the delay-0 scenarios
 run them, the types taking turns so that whatever else loads the machine meanwhile falls on both:
-confirmed publishes straight to RabbitMQ with nothing else running, sequential requests, then wrk,
+confirmed publishes straight to RabbitMQ with nothing else running and their acknowledged deliveries,
+sequential requests, then wrk,
 during which the CPU time the api and the worker spend is read. Each figure is the median of the
 rounds. They are reported, not held to targets; docs/scaling.md reads them. The broker here is one
 node: a quorum queue still writes its Raft log and fsyncs it before confirming, but a cluster adds the
-round trip to a majority of its nodes on top.
+round trip to a majority of its nodes on top — which the last scenario measures, on RabbitMQ alone, with
+a three-node cluster of the bench's own on this machine.
 """
 
 import asyncio
@@ -27,6 +29,7 @@ from bench.targets import Scenario, reported
 from taskgate_contracts import QueueType, task_queue_arguments
 from testkit.infrastructure import temporary_vhost
 from testkit.processes import wait_ready
+from testkit.servers import OwnRabbitCluster
 
 QUEUE_TYPES: tuple[QueueType, ...] = ("classic", "quorum")
 ROUNDS = 3
@@ -38,11 +41,13 @@ SECONDS = 10
 PUBLISHES = 10_000
 IN_FLIGHT = 200
 _PATIENT_TIMEOUT = 30
+CLUSTER_SIZE = 3
 
 
 @dataclass(frozen=True)
 class Round:
     publishes_per_second: float
+    deliveries_per_second: float
     sequential_p50: float
     sequential_p99: float
     per_second: float
@@ -55,19 +60,54 @@ class Round:
 
 
 def measure(logs: Path) -> list[Scenario]:
-    """A scenario per queue type, and one comparing them."""
+    """A scenario per queue type, one comparing them, and RabbitMQ alone on a cluster."""
     rounds: dict[QueueType, list[Round]] = {queue_type: [] for queue_type in QUEUE_TYPES}
     for _ in range(ROUNDS):
         for queue_type in QUEUE_TYPES:
             rounds[queue_type].append(_round(queue_type, logs))
     medians = {queue_type: _median(taken) for queue_type, taken in rounds.items()}
     scenarios = [_scenario(queue_type, medians[queue_type], rounds[queue_type]) for queue_type in QUEUE_TYPES]
-    return [*scenarios, _compare(medians["classic"], medians["quorum"])]
+    return [*scenarios, _compare(medians["classic"], medians["quorum"]), _on_a_cluster(logs)]
+
+
+def _on_a_cluster(logs: Path) -> Scenario:
+    """Confirmed publishes and acknowledged deliveries through the first node of a three-node cluster:
+    into a classic queue there, and into a quorum queue replicated on all three."""
+    cluster = OwnRabbitCluster.in_folder(logs / "cluster", CLUSTER_SIZE)
+    taken: dict[QueueType, list[tuple[float, float]]] = {queue_type: [] for queue_type in QUEUE_TYPES}
+    try:
+        cluster.start()
+        url = f"amqp://guest:guest@{cluster.hosts[0]}/%2F"
+        for _ in range(ROUNDS):
+            for queue_type in QUEUE_TYPES:
+                taken[queue_type].append(asyncio.run(_broker_alone(url, queue_type)))
+    finally:
+        cluster.remove()
+    rates = {
+        queue_type: tuple(statistics.median(column) for column in zip(*pairs, strict=True))
+        for queue_type, pairs in taken.items()
+    }
+    scenario = Scenario(f"RabbitMQ alone, a {CLUSTER_SIZE}-node cluster on this machine, median of {ROUNDS}")
+    for queue_type, (publishes, deliveries) in rates.items():
+        scenario.add(
+            reported(f"{queue_type}: confirmed publishes/s", publishes, "msg/s"),
+            reported(f"{queue_type}: deliveries acknowledged/s", deliveries, "msg/s"),
+        )
+    (classic_publishes, classic_deliveries), (quorum_publishes, quorum_deliveries) = (
+        rates["classic"],
+        rates["quorum"],
+    )
+    scenario.add(
+        reported("confirmed publishes/s, quorum ÷ classic", quorum_publishes / classic_publishes, "×"),
+        reported("deliveries acknowledged/s, quorum ÷ classic", quorum_deliveries / classic_deliveries, "×"),
+    )
+    scenario.raw = {queue_type: [list(pair) for pair in pairs] for queue_type, pairs in taken.items()}
+    return scenario
 
 
 def _round(queue_type: QueueType, logs: Path) -> Round:
     with temporary_vhost() as vhost:
-        publishes = asyncio.run(_publish_rate(broker_url(vhost), queue_type))
+        publishes, deliveries = asyncio.run(_broker_alone(broker_url(vhost), queue_type))
         env = service_env(vhost, rabbitmq_queue_type=queue_type, task_timeout=_PATIENT_TIMEOUT)
         worker = start_worker(env, logs, concurrency=1)
         api = start_api(f"api-{queue_type}", env, logs)
@@ -84,6 +124,7 @@ def _round(queue_type: QueueType, logs: Path) -> Round:
     sequential = Latency.of_seconds([answer.latency for answer in answers])
     return Round(
         publishes_per_second=publishes,
+        deliveries_per_second=deliveries,
         sequential_p50=sequential.p50,
         sequential_p99=sequential.p99,
         per_second=run.per_second,
@@ -106,6 +147,7 @@ def _scenario(queue_type: QueueType, median: Round, rounds: list[Round]) -> Scen
     )
     scenario.add(
         reported("RabbitMQ alone: confirmed publishes/s", median.publishes_per_second, "msg/s"),
+        reported("RabbitMQ alone: deliveries acknowledged/s", median.deliveries_per_second, "msg/s"),
         reported(f"p50, one client ({SEQUENTIAL_REQUESTS} sequential)", median.sequential_p50, "ms"),
         reported("p99, one client", median.sequential_p99, "ms"),
         reported(f"throughput, {CONNECTIONS} connections (wrk, {SECONDS} s)", median.per_second, "req/s"),
@@ -127,6 +169,11 @@ def _compare(classic: Round, quorum: Round) -> Scenario:
             quorum.publishes_per_second / classic.publishes_per_second,
             "×",
         ),
+        reported(
+            "RabbitMQ alone: deliveries acknowledged/s, quorum ÷ classic",
+            quorum.deliveries_per_second / classic.deliveries_per_second,
+            "×",
+        ),
         reported("p50, one client: quorum − classic", quorum.sequential_p50 - classic.sequential_p50, "ms"),
         reported(
             f"throughput at {CONNECTIONS} connections: quorum ÷ classic",
@@ -137,12 +184,13 @@ def _compare(classic: Round, quorum: Round) -> Scenario:
     return scenario
 
 
-async def _publish_rate(url: str, queue_type: QueueType) -> float:
-    """Persistent messages published with confirms into a fresh queue of the type, IN_FLIGHT at a time."""
+async def _broker_alone(url: str, queue_type: QueueType) -> tuple[float, float]:
+    """Persistent messages published with confirms into a fresh queue of the type, IN_FLIGHT at a time,
+    then consumed with IN_FLIGHT unacknowledged at most, each acknowledged: both rates, per second."""
     connection = await aiormq.connect(url)
     try:
         channel = await connection.channel(publisher_confirms=True)
-        queue = f"bench.publish.{queue_type}"
+        queue = f"bench.broker.{queue_type}"
         arguments: dict[str, Any] = {**task_queue_arguments(queue_type)}
         await channel.queue_declare(queue, durable=True, arguments=arguments)
         properties = aiormq.spec.Basic.Properties(delivery_mode=2)
@@ -154,8 +202,27 @@ async def _publish_rate(url: str, queue_type: QueueType) -> float:
 
         started = time.perf_counter()
         await asyncio.gather(*(publish() for _ in range(PUBLISHES)))
-        seconds = time.perf_counter() - started
+        published = time.perf_counter() - started
+
+        drained = asyncio.get_running_loop().create_future()
+        received = 0
+
+        async def on_message(message: aiormq.abc.DeliveredMessage) -> None:
+            nonlocal received
+            tag = message.delivery_tag
+            assert tag is not None, "a consumer that acknowledges gets a tag with each message"
+            await message.channel.basic_ack(tag)
+            received += 1
+            if received == PUBLISHES and not drained.done():
+                drained.set_result(None)
+
+        await channel.basic_qos(prefetch_count=IN_FLIGHT)
+        started = time.perf_counter()
+        await channel.basic_consume(queue, on_message, consumer_tag=queue)
+        await drained
+        consumed = time.perf_counter() - started
+        await channel.basic_cancel(queue)
         await channel.queue_delete(queue)
     finally:
         await connection.close()
-    return PUBLISHES / seconds
+    return PUBLISHES / published, PUBLISHES / consumed

@@ -15,6 +15,8 @@ from uuid import uuid4
 import pytest
 from redis import Redis
 
+from taskgate_contracts import Registry
+from taskgate_contracts.builtin import PROCESS
 from taskgate_ops.bootstrap import bootstrap
 from taskgate_ops.management import ManagementApi
 from taskgate_ops.topology import build_topology
@@ -26,10 +28,12 @@ from testkit.infrastructure import (
     temporary_vhost,
 )
 from testkit.processes import Service, answers, running, settings_env, start_api, wait_until
+from testkit.servers import OwnRabbitMQ, OwnRedis
 from tests.chaos.ledger import Ledger, markdown
-from tests.chaos.servers import CHAOS_TYPES, OwnRabbitMQ, OwnRedis
 
 LEDGERS = pytest.StashKey[list[Ledger]]()
+#: The faults are scored on the process type's queue: the stacks here are shaped for, and host, it alone.
+CHAOS_TYPES = Registry.of([PROCESS])
 #: The vhost on the test's own RabbitMQ node.
 OWN_VHOST = "taskgate"
 

@@ -15,7 +15,7 @@ import httpx
 
 from testkit.infrastructure import HOST
 from testkit.processes import Service
-from tests.chaos.servers import ServerError, free_ports, stop_group, wait_for_port
+from testkit.servers import ServerError, free_ports, stop_group, wait_for_port
 
 HAPROXY = "haproxy"
 #: Seconds between health checks, and failed ones before an api is taken out.

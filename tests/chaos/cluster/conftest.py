@@ -17,8 +17,8 @@ from taskgate_ops.management import ManagementApi, segment
 from taskgate_ops.topology import build_topology
 from testkit.infrastructure import RABBITMQ_PASSWORD, RABBITMQ_USER
 from testkit.processes import settings_env
-from tests.chaos.conftest import Stack, stack_of
-from tests.chaos.servers import CHAOS_TYPES, OwnRabbitCluster, OwnRabbitMQ, OwnRedis
+from testkit.servers import OwnRabbitCluster, OwnRabbitMQ, OwnRedis
+from tests.chaos.conftest import CHAOS_TYPES, Stack, stack_of
 
 CLUSTER_SIZE = 3
 #: Seconds a queue's leader gets to be elected, or a restarted node's replica to come online.

@@ -19,12 +19,12 @@ from typing import Any
 from redis import Redis
 
 from taskgate_contracts.builtin import PROCESS
+from testkit.servers import OwnRabbitCluster, OwnRabbitMQ
 from tests.chaos.cluster.conftest import leader, wait_online
 from tests.chaos.conftest import Stack
 from tests.chaos.faults import note_fault
 from tests.chaos.ledger import Ledger, first_start_after, wait_until_settled
 from tests.chaos.load import Load
-from tests.chaos.servers import OwnRabbitCluster, OwnRabbitMQ
 
 RATE = 20.0
 DELAY = 0.1

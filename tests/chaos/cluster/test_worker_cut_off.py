@@ -25,12 +25,12 @@ from taskgate_ops.management import ManagementApi
 from taskgate_ops.topology import build_topology
 from testkit.infrastructure import RABBITMQ_PASSWORD, RABBITMQ_USER
 from testkit.processes import settings_env
+from testkit.servers import OwnRabbitMQ, OwnRedis
 from tests.chaos.cluster.network import Link, namespace_link, problem
-from tests.chaos.conftest import OWN_VHOST, Stack, stack_of
+from tests.chaos.conftest import CHAOS_TYPES, OWN_VHOST, Stack, stack_of
 from tests.chaos.faults import note_fault
 from tests.chaos.ledger import Ledger, first_start_after, starts_of, wait_until_settled
 from tests.chaos.load import Load
-from tests.chaos.servers import CHAOS_TYPES, OwnRabbitMQ, OwnRedis
 
 #: RABBITMQ_HEARTBEAT of every client here. RabbitMQ gives a silent peer up after about one of them; the
 #: worker gives its connection up within about half of one (the first heartbeat it sends stays

@@ -1,4 +1,5 @@
-"""A RabbitMQ node and a Redis server of the test's own, so they can be stopped and started at will.
+"""RabbitMQ nodes (one, or a cluster of them) and a Redis server of a test's or the bench's own, so they
+can be killed, stopped and started at will.
 
 The machine's shared RabbitMQ and Redis serve everyone else and are never restarted. These run from the
 Debian packages' binaries on free loopback ports, with all their state in a temporary folder, and are
@@ -17,12 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import uuid4
 
-from taskgate_contracts import Registry
-from taskgate_contracts.builtin import PROCESS
 from testkit.infrastructure import HOST
-
-#: The faults are scored on the process type's queue: the stacks here are shaped for, and host, it alone.
-CHAOS_TYPES = Registry.of([PROCESS])
 
 #: The Debian package's scripts themselves: /usr/sbin/rabbitmq-server would `su` to the rabbitmq user,
 #: which could not write to our folder, and reads /etc/rabbitmq/rabbitmq-env.conf's node name.
