@@ -78,14 +78,16 @@ def stop_group(process: subprocess.Popen[bytes], timeout: float) -> None:
 
 @dataclass
 class OwnRedis:
-    """A redis-server on a free port that writes every command to its append-only file before answering,
-    so a restart loses nothing it acknowledged, as a production Redis with persistence would."""
+    """A redis-server on a free port. By default it writes every command to its append-only file before
+    answering, so a restart loses nothing it acknowledged, as a production Redis with persistence would;
+    `durable=False` keeps nothing on disk, as the machine's Redis the bench compares with."""
 
     folder: Path
     port: int = field(default_factory=lambda: free_ports(1)[0])
     process: subprocess.Popen[bytes] | None = None
     #: The address it listens on.
     address: str = HOST
+    durable: bool = True
 
     @property
     def url(self) -> str:
@@ -101,7 +103,8 @@ class OwnRedis:
         args = [
             _REDIS_SERVER,
             *("--bind", self.address, "--port", str(self.port), "--dir", str(self.folder)),
-            *("--appendonly", "yes", "--appendfsync", "always", "--save", ""),
+            *(("--appendonly", "yes", "--appendfsync", "always") if self.durable else ("--appendonly", "no")),
+            *("--save", ""),
             # It listens on one address of the test's own only, which a namespace of the test's may use.
             *("--protected-mode", "no"),
         ]
@@ -115,6 +118,13 @@ class OwnRedis:
         if self.process is not None:
             stop_group(self.process, timeout=_STOP_TIMEOUT)
             self.process = None
+
+    def __enter__(self) -> "OwnRedis":
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
 
 
 @dataclass

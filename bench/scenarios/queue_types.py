@@ -5,7 +5,8 @@ Each round gives each queue type a vhost of its own with a worker and an api as 
 run them, the types taking turns so that whatever else loads the machine meanwhile falls on both:
 confirmed publishes straight to RabbitMQ with nothing else running and their acknowledged deliveries,
 sequential requests, then wrk,
-during which the CPU time the api and the worker spend is read. Each figure is the median of the
+during which the CPU time the api and the worker spend, and the commands Redis runs, are read (each
+round on a Redis of its own). Each figure is the median of the
 rounds. They are reported, not held to targets; docs/scaling.md reads them. The broker here is one
 node: a quorum queue still writes its Raft log and fsyncs it before confirming, but a cluster adds the
 round trip to a majority of its nodes on top — which the last scenario measures, on RabbitMQ alone, with
@@ -14,22 +15,24 @@ a three-node cluster of the bench's own on this machine.
 
 import asyncio
 import statistics
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import aiormq
+from redis import Redis
 
 from bench import client, wrk
 from bench.infra import broker_url
-from bench.services import cpu_seconds, service_env, start_api, start_worker
+from bench.services import cpu_seconds, start_api, start_worker
 from bench.stats import Latency
 from bench.targets import Scenario, reported
 from taskgate_contracts import QueueType, task_queue_arguments
 from testkit.infrastructure import temporary_vhost
-from testkit.processes import wait_ready
-from testkit.servers import OwnRabbitCluster
+from testkit.processes import settings_env, wait_ready
+from testkit.servers import OwnRabbitCluster, OwnRedis
 
 QUEUE_TYPES: tuple[QueueType, ...] = ("classic", "quorum")
 ROUNDS = 3
@@ -57,6 +60,8 @@ class Round:
     #: CPU milliseconds per request the api's processes spent under wrk, and the worker's per job.
     api_cpu_ms: float
     worker_cpu_ms: float
+    #: Commands Redis served per job under wrk (all clients, the health checks' pings aside).
+    redis_commands: float
 
 
 def measure(logs: Path) -> list[Scenario]:
@@ -106,9 +111,17 @@ def _on_a_cluster(logs: Path) -> Scenario:
 
 
 def _round(queue_type: QueueType, logs: Path) -> Round:
-    with temporary_vhost() as vhost:
+    folder = Path(tempfile.mkdtemp(prefix=f"redis-{queue_type}-", dir=logs))
+    # A Redis of the round's own: what it was asked is the round's alone.
+    with temporary_vhost() as vhost, OwnRedis(folder, durable=False) as redis:
         publishes, deliveries = asyncio.run(_broker_alone(broker_url(vhost), queue_type))
-        env = service_env(vhost, rabbitmq_queue_type=queue_type, task_timeout=_PATIENT_TIMEOUT)
+        env = settings_env(
+            vhost,
+            redis_url=redis.url,
+            result_expires=3600,
+            rabbitmq_queue_type=queue_type,
+            task_timeout=_PATIENT_TIMEOUT,
+        )
         worker = start_worker(env, logs, concurrency=1)
         api = start_api(f"api-{queue_type}", env, logs)
         try:
@@ -116,8 +129,10 @@ def _round(queue_type: QueueType, logs: Path) -> Round:
             request = client.post_request(api.url, "/process", {"delay": 0})
             answers = client.drive(client.sequential(api.url, request, SEQUENTIAL_REQUESTS, WARMUP_REQUESTS))
             api_before, worker_before = cpu_seconds(api), cpu_seconds(worker)
+            commands_before = _commands(redis)
             run = wrk.run(f"{api.url}/process", CONNECTIONS, SECONDS, delay=0, timeout=_PATIENT_TIMEOUT)
             api_cpu, worker_cpu = cpu_seconds(api) - api_before, cpu_seconds(worker) - worker_before
+            commands = _commands(redis) - commands_before
         finally:
             api.stop()
             worker.stop()
@@ -133,6 +148,7 @@ def _round(queue_type: QueueType, logs: Path) -> Round:
         errors=run.errors,
         api_cpu_ms=1000 * api_cpu / run.requests,
         worker_cpu_ms=1000 * worker_cpu / run.requests,
+        redis_commands=commands / run.requests,
     )
 
 
@@ -156,6 +172,7 @@ def _scenario(queue_type: QueueType, median: Round, rounds: list[Round]) -> Scen
         reported("errors", median.errors, ""),
         reported("api CPU per request", median.api_cpu_ms, "ms"),
         reported("worker CPU per job", median.worker_cpu_ms, "ms"),
+        reported("Redis commands per job", median.redis_commands, ""),
     )
     scenario.raw = {"queue_type": queue_type, "rounds": [asdict(taken) for taken in rounds]}
     return scenario
@@ -182,6 +199,18 @@ def _compare(classic: Round, quorum: Round) -> Scenario:
         ),
     )
     return scenario
+
+
+def _commands(redis: OwnRedis) -> int:
+    """Commands the server has run so far, but the pings of the clients' health checks and our INFO."""
+    client = Redis.from_url(redis.url)
+    try:
+        stats = client.info("commandstats")
+    finally:
+        client.close()
+    return sum(
+        int(counts["calls"]) for name, counts in stats.items() if name not in ("cmdstat_ping", "cmdstat_info")
+    )
 
 
 async def _broker_alone(url: str, queue_type: QueueType) -> tuple[float, float]:

@@ -58,12 +58,8 @@ def ledger(request: pytest.FixtureRequest) -> Ledger:
 def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
     folder = tmp_path / "redis"
     folder.mkdir()
-    server = OwnRedis(folder)
-    server.start()
-    try:
+    with OwnRedis(folder) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -64,12 +64,8 @@ def own_redis(tmp_path: Path, link: Link) -> Iterator[OwnRedis]:
     """The chaos tests' Redis, listening where the namespace reaches it."""
     folder = tmp_path / "redis"
     folder.mkdir()
-    server = OwnRedis(folder, address=link.host_address)
-    server.start()
-    try:
+    with OwnRedis(folder, address=link.host_address) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

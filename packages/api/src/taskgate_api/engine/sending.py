@@ -186,7 +186,8 @@ class TaskSender:
                     async with asyncio.timeout(self._timeout / len(order)):
                         opened = await self._open(url)
                 except _FAILURES as exc:
-                    failures.append(f"{address}: {_reason(exc)}")
+                    # The error names the broker's address already; with several, each reason names its node.
+                    failures.append(f"{address}: {_reason(exc)}" if len(order) > 1 else _reason(exc))
                     continue
                 self._first = (self._first + index) % len(self._nodes)
                 return opened
