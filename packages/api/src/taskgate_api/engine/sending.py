@@ -180,17 +180,16 @@ class TaskSender:
         each node gets an equal share of it, so one that drops packets cannot take all of it."""
         order = self._nodes[self._first :] + self._nodes[: self._first]
         failures: list[str] = []
-        async with asyncio.timeout(self._timeout):
-            for index, (address, url) in enumerate(order):
-                try:
-                    async with asyncio.timeout(self._timeout / len(order)):
-                        opened = await self._open(url)
-                except _FAILURES as exc:
-                    # The error names the broker's address already; with several, each reason names its node.
-                    failures.append(f"{address}: {_reason(exc)}" if len(order) > 1 else _reason(exc))
-                    continue
-                self._first = (self._first + index) % len(self._nodes)
-                return opened
+        for index, (address, url) in enumerate(order):
+            try:
+                async with asyncio.timeout(self._timeout / len(order)):
+                    opened = await self._open(url)
+            except _FAILURES as exc:
+                # The error names the broker's address already; with several, each reason names its node.
+                failures.append(f"{address}: {_reason(exc)}" if len(order) > 1 else _reason(exc))
+                continue
+            self._first = (self._first + index) % len(self._nodes)
+            return opened
         raise ConnectionError("; ".join(failures))
 
     async def _open(self, url: str) -> tuple[AbstractConnection, aiormq.Channel]:
