@@ -8,6 +8,7 @@ RABBITMQ_QUEUE_TYPE=quorum, and finds every node running again, whatever the tes
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -30,9 +31,10 @@ def management(cluster: OwnRabbitCluster) -> ManagementApi:
     return ManagementApi(cluster.management_urls(), RABBITMQ_USER, RABBITMQ_PASSWORD)
 
 
-def _queue(cluster: OwnRabbitCluster, vhost: str, queue: str) -> dict[str, object]:
+def _queue(cluster: OwnRabbitCluster, vhost: str, queue: str) -> dict[str, Any]:
+    """The queue as the management API describes it (empty until it exists)."""
     with management(cluster) as api:
-        found: dict[str, object] = api.get(f"/queues/{segment(vhost)}/{segment(queue)}") or {}
+        found: dict[str, Any] = api.get(f"/queues/{segment(vhost)}/{segment(queue)}") or {}
     return found
 
 
@@ -53,7 +55,7 @@ def leader(
 def wait_online(cluster: OwnRabbitCluster, vhost: str, queue: str, node: OwnRabbitMQ) -> None:
     """Until `node`'s replica of the queue is online again."""
     deadline = time.monotonic() + ELECTION_WITHIN
-    while node.node not in list(_queue(cluster, vhost, queue).get("online") or []):  # type: ignore[call-overload]
+    while node.node not in _queue(cluster, vhost, queue).get("online", []):
         assert time.monotonic() < deadline, f"{node.node} not back in {queue} within {ELECTION_WITHIN:g} s"
         time.sleep(0.2)
 
