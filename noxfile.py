@@ -1,5 +1,5 @@
-"""Developer and CI sessions: `nox` alone runs lint, typecheck, tests, lowest, integration, chaos, k8s,
-wheels and compat."""
+"""Developer and CI sessions: `nox` alone runs lint, typecheck, tests, lowest, integration, chaos, cluster,
+k8s, wheels and compat."""
 
 import os
 import shutil
@@ -16,6 +16,7 @@ nox.options.sessions = [
     "lowest",
     "integration",
     "chaos",
+    "cluster",
     "k8s",
     "wheels",
     "compat",
@@ -151,7 +152,23 @@ def integration(session: nox.Session) -> None:
 def chaos(session: nox.Session) -> None:
     """Faults on the real processes: kill -9, RabbitMQ and Redis restarts, a full queue, SIGTERM, poison."""
     session.install(*[package_dir(name) for name in PACKAGES], *TEST_TOOLS, "httpx", "redis")
-    session.run("pytest", "tests/chaos", *session.posargs)
+    session.run("pytest", "tests/chaos", f"--ignore={CLUSTER_SCENARIOS}", *session.posargs)
+
+
+#: The scenarios past one box, in a session of their own: they boot a RabbitMQ cluster, run HAProxy and
+#: make a network namespace (which needs root).
+CLUSTER_SCENARIOS = "tests/chaos/cluster"
+
+
+@nox.session
+def cluster(session: nox.Session) -> None:
+    """Past one box: a three-node RabbitMQ cluster losing its queue's leader, two apis behind HAProxy, a
+    worker whose link is cut in a network namespace."""
+    if shutil.which("haproxy") is None:
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", "haproxy", external=True)
+    session.install(*[package_dir(name) for name in PACKAGES], *TEST_TOOLS, "httpx", "redis")
+    session.run("pytest", CLUSTER_SCENARIOS, *session.posargs)
 
 
 @nox.session

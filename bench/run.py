@@ -1,8 +1,9 @@
 """One benchmark run: the stacks each group of scenarios needs, started and stopped in order.
 
 The raw-Celery baseline runs first, on a worker nothing else loads yet; the api's scenarios follow on
-the same worker configuration. The long-job scenarios come last: they leave thousands of jobs queued,
-which are purged, and the vhost goes with everything in it at the end.
+the same worker configuration. The long-job scenarios come next: they leave thousands of jobs queued,
+which are purged, and the vhost goes with everything in it at the end. The queue-type comparison runs
+last, each type on a vhost and a worker of its own.
 """
 
 from contextlib import ExitStack
@@ -14,7 +15,7 @@ from redis import Redis
 
 from bench import infra
 from bench.baseline import Drain, producer
-from bench.scenarios import delay_zero, long_jobs, raw_celery, sleep_jobs
+from bench.scenarios import delay_zero, long_jobs, queue_types, raw_celery, sleep_jobs
 from bench.services import service_env, start_api, start_worker
 from bench.stats import Latency
 from bench.targets import Scenario
@@ -23,7 +24,7 @@ from taskgate_contracts.builtin import PROCESS
 from testkit.infrastructure import temporary_vhost
 from testkit.processes import Service, wait_ready
 
-GROUPS = ("delay0", "sleep", "long")
+GROUPS = ("delay0", "sleep", "long", "quorum")
 #: The api's TASK_TIMEOUT for delay-0 and sleep jobs: far above what they take.
 _PATIENT_TIMEOUT = 30
 #: The worker's soft time limit: above every job the bench sends, so none fails while measured.
@@ -68,6 +69,9 @@ def run(groups: set[str], logs: Path, traced: bool = False) -> Results:
             api.stop()
         if "long" in groups:
             results.scenarios += _long_jobs(vhost, worker_env, logs, redis, running)
+        if "quorum" in groups:
+            worker.stop()  # each queue type gets a worker and a vhost of its own
+            results.scenarios += queue_types.measure(logs)
     return results
 
 

@@ -31,7 +31,7 @@ from taskgate_api.config import ApiSettings
 from taskgate_api.redis_clients import connect
 from testkit.infrastructure import HOST, temporary_vhost
 from testkit.processes import settings_env, wait_ready
-from tests.chaos.servers import OwnSentinels
+from testkit.servers import OwnSentinels
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 3

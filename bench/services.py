@@ -47,6 +47,14 @@ def rss_bytes(service: Service) -> int:
     return sum(process.memory_info().rss for process in [parent, *parent.children(recursive=True)])
 
 
+def cpu_seconds(service: Service) -> float:
+    """CPU time (user and system) the service and its children (a worker's pool, the api's processes)
+    have used so far."""
+    parent = psutil.Process(service.process.pid)
+    times = [process.cpu_times() for process in [parent, *parent.children(recursive=True)]]
+    return float(sum(cpu.user + cpu.system for cpu in times))
+
+
 def open_files(service: Service) -> int:
     """Open descriptors of the service and its children (the api's processes)."""
     parent = psutil.Process(service.process.pid)

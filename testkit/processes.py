@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,13 +62,21 @@ class Service:
 
     @classmethod
     def start(
-        cls, name: str, args: list[str], env: Mapping[str, str], workdir: Path, url: str = ""
+        cls,
+        name: str,
+        args: list[str],
+        env: Mapping[str, str],
+        workdir: Path,
+        url: str = "",
+        within: Sequence[str] = (),
     ) -> "Service":
+        """Python with `args`, run through `within` when given (`ip netns exec <namespace>`, which execs
+        it, so the PID stays the service's)."""
         # Its own session makes the PID a process group id too, so pool children can be stopped with it.
         log_path = workdir / f"{name}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, *args],
+                [*within, sys.executable, *args],
                 env=dict(env),
                 cwd=workdir,
                 stdin=subprocess.DEVNULL,

@@ -2,7 +2,7 @@
 Flower and RabbitMQ's prometheus plugin, loads ops's alert rules and answers every query of ops's
 dashboard; and the JSON log lines of every service name the tasks and never a secret.
 
-The stack runs on a RabbitMQ node and a Redis server of the test's own (tests/chaos/servers.py): the
+The stack runs on a RabbitMQ node and a Redis server of the test's own (testkit/servers.py): the
 shared node's plugins are not the test's to enable, and its Redis has no password to keep secret. Each
 secret below is set where production sets it — RabbitMQ's application user, Redis's `requirepass`, the
 api's keys, Flower's basic auth — and the test sends a request with a wrong key too.
@@ -26,7 +26,7 @@ import yaml
 from taskgate_ops.monitoring import ALERT_RULES, dashboard_queries
 from testkit.infrastructure import HOST
 from testkit.processes import Service, answers, free_port, running, start_api, start_worker, wait_until
-from tests.chaos.servers import OwnRabbitMQ, OwnRedis
+from testkit.servers import OwnRabbitMQ, OwnRedis
 
 RABBITMQ_USER, RABBITMQ_SECRET = "taskgate", "rabbit-Secret-4a7c19"
 REDIS_SECRET = "redis-Secret-92f0de"

@@ -6,7 +6,7 @@ length limit), and starts the workers and the api it needs. The scenario that re
 RabbitMQ node of its own instead. Every ledger is printed at the end of the run.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +15,8 @@ from uuid import uuid4
 import pytest
 from redis import Redis
 
+from taskgate_contracts import Registry
+from taskgate_contracts.builtin import PROCESS
 from taskgate_ops.bootstrap import bootstrap
 from taskgate_ops.management import ManagementApi
 from taskgate_ops.topology import build_topology
@@ -26,10 +28,12 @@ from testkit.infrastructure import (
     temporary_vhost,
 )
 from testkit.processes import Service, answers, running, settings_env, start_api, wait_until
+from testkit.servers import OwnRabbitMQ, OwnRedis, OwnSentinels
 from tests.chaos.ledger import Ledger, markdown
-from tests.chaos.servers import CHAOS_TYPES, OwnRabbitMQ, OwnRedis, OwnSentinels
 
 LEDGERS = pytest.StashKey[list[Ledger]]()
+#: The faults are scored on the process type's queue: the stacks here are shaped for, and host, it alone.
+CHAOS_TYPES = Registry.of([PROCESS])
 #: The vhost on the test's own RabbitMQ node.
 OWN_VHOST = "taskgate"
 
@@ -54,12 +58,8 @@ def ledger(request: pytest.FixtureRequest) -> Ledger:
 def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
     folder = tmp_path / "redis"
     folder.mkdir()
-    server = OwnRedis(folder)
-    server.start()
-    try:
+    with OwnRedis(folder) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -112,27 +112,35 @@ class Stack:
     env: dict[str, str]
     services: ExitStack
 
-    def worker(self, name: str, concurrency: int) -> Service:
-        """A worker with its own node name, started and ready to take tasks."""
+    def worker(
+        self, name: str, concurrency: int, within: Sequence[str] = (), **settings: str | float
+    ) -> Service:
+        """A worker with its own node name (`name-…`) and these settings on top of the stack's, started
+        (through `within`, if given) and ready to take tasks."""
         # The faults are scored on the process type's queue; its worker hosts nothing else.
         args = ["-m", "taskgate_worker", "--tasks", "process", "--concurrency", str(concurrency)]
         args += ["--log-level", "info"]
         args += ["--hostname", f"{name}-{uuid4().hex[:6]}@{HOST}"]
         worker = self.services.enter_context(
-            running(self.config, Service.start(name, args, self.env, self.folder))
+            running(self.config, Service.start(name, args, self._env(settings), self.folder, within=within))
         )
         wait_until(f"{name} to be ready", lambda: " ready." in worker.log_tail(), [worker])
         return worker
 
     def api(self, name: str = "api", **settings: str | float) -> Service:
         """An api with these settings on top of the stack's, started and serving."""
-        env = {**self.env, **{key.upper(): str(value) for key, value in settings.items()}}
-        api = self.services.enter_context(running(self.config, start_api(name, env, self.folder)))
+        api = self.services.enter_context(
+            running(self.config, start_api(name, self._env(settings), self.folder))
+        )
         wait_until(f"{name} to serve", answers(f"{api.url}/healthz", 200), [api])
         return api
 
+    def _env(self, settings: dict[str, str | float]) -> dict[str, str]:
+        return {**self.env, **{key.upper(): str(value) for key, value in settings.items()}}
 
-def _stack(request: pytest.FixtureRequest, folder: Path, env: dict[str, str]) -> Iterator[Stack]:
+
+def stack_of(request: pytest.FixtureRequest, folder: Path, env: dict[str, str]) -> Iterator[Stack]:
+    """The services of one test on the brokers `env` names."""
     with ExitStack() as services:
         yield Stack(request.config, folder, env, services)
 
@@ -141,7 +149,7 @@ def _stack(request: pytest.FixtureRequest, folder: Path, env: dict[str, str]) ->
 def stack(request: pytest.FixtureRequest, tmp_path: Path, vhost: str, own_redis: OwnRedis) -> Iterator[Stack]:
     """Services on the machine's RabbitMQ (the test's vhost) and the test's own Redis."""
     env = settings_env(vhost, redis_url=own_redis.url, result_expires=600)
-    yield from _stack(request, tmp_path, env)
+    yield from stack_of(request, tmp_path, env)
 
 
 @pytest.fixture
@@ -156,7 +164,7 @@ def own_broker_stack(
         redis_url=own_redis.url,
         result_expires=600,
     )
-    yield from _stack(request, tmp_path, env)
+    yield from stack_of(request, tmp_path, env)
 
 
 @pytest.fixture
@@ -165,4 +173,4 @@ def sentinel_stack(
 ) -> Iterator[Stack]:
     """Services on the machine's RabbitMQ (the test's vhost) and the master the test's sentinels name."""
     env = settings_env(vhost, result_expires=600, **own_sentinels.settings)
-    yield from _stack(request, tmp_path, env)
+    yield from stack_of(request, tmp_path, env)

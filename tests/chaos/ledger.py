@@ -1,7 +1,8 @@
 """Keeping score the way Jepsen's queue checker does: for every job a client sent, where did it end?
 
 A client's request is *accepted* when it got a task id back (200 or 202: the api had RabbitMQ's publisher
-confirm), *refused* when it got 503, and *indeterminate* when it got no answer. What ran is read from
+confirm), *refused* when it got 503, and *indeterminate* when it got no answer from the api: none at all,
+or a balancer's 502 saying the api it was sent to failed. What ran is read from
 Redis, where the worker logs a `running` event each time it starts a task and Celery stores its final
 state. Then, as in Jepsen's `total-queue` checker:
 
@@ -23,6 +24,8 @@ from redis import Redis
 from taskgate_contracts import TaskEventType, TaskState
 from taskgate_contracts.storage import EventField, events_key, result_key
 
+#: A balancer's answer when the api it sent the request to failed (HAProxy's, when the api died).
+BAD_GATEWAY = 502
 #: What the Redis result backend stores as a task's final state.
 _FINAL_STATES = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
 _EVENTS_PATTERN = events_key("*")
@@ -97,16 +100,27 @@ def _is_start(fields: dict[bytes, bytes]) -> bool:
     )
 
 
-def first_start_after(redis: Redis, clock: float) -> float:
-    """The wall clock of the first task start logged after `clock` (an event's id is Redis's milliseconds)."""
-    since = f"{int(clock * 1000)}-0"
-    starts = [
-        int(entry_id.split(b"-")[0]) / 1000
-        for key in redis.scan_iter(_EVENTS_PATTERN, 1000)
-        for entry_id, fields in cast(_Entries, redis.xrange(key, min=since))
+def starts_of(redis: Redis, task_id: str) -> list[tuple[float, str]]:
+    """Each start of the task: the wall clock it was logged at (an event's id is Redis's milliseconds),
+    and the worker's node name."""
+    return [
+        (int(entry_id.split(b"-")[0]) / 1000, fields.get(EventField.WORKER.encode(), b"").decode())
+        for entry_id, fields in cast(_Entries, redis.xrange(events_key(task_id)))
         if _is_start(fields)
     ]
-    assert starts, "no task started after that moment"
+
+
+def first_start_after(redis: Redis, clock: float, worker: str = "") -> float:
+    """The wall clock of the first task start logged after `clock`, by any worker or by those whose node
+    name starts with `worker`."""
+    task_ids = [key.decode().removeprefix(events_key("")) for key in redis.scan_iter(_EVENTS_PATTERN, 1000)]
+    starts = [
+        at
+        for task_id in task_ids
+        for at, by in starts_of(redis, task_id)
+        if at >= clock and by.startswith(worker)
+    ]
+    assert starts, f"no task started after that moment{f' on {worker}' if worker else ''}"
     return min(starts)
 
 
@@ -150,7 +164,7 @@ class Ledger:
 
     @property
     def indeterminate(self) -> list[Answer]:
-        return [a for a in self.answers if a.status is None]
+        return [a for a in self.answers if a.status in (None, BAD_GATEWAY)]
 
     @property
     def completed(self) -> set[str]:

@@ -59,5 +59,6 @@ def _answer(response: httpx.Response, sent_at: float, seconds: float) -> Answer:
         response.status_code,
         task_id if isinstance(task_id, str) else None,
         response.headers.get("retry-after"),
-        str(fields.get("detail") or fields.get("status") or response.text[:200]),
+        # An HTML error page (a balancer's) on one line.
+        str(fields.get("detail") or fields.get("status") or " ".join(response.text.split())[:200]),
     )

@@ -18,10 +18,9 @@ from taskgate_contracts.builtin import PROCESS
 from taskgate_ops.management import ManagementApi, segment
 from taskgate_ops.topology import build_topology
 from testkit.infrastructure import AMQP_PORT, HOST, MANAGEMENT_URL, RABBITMQ_PASSWORD, RABBITMQ_USER
-from tests.chaos.conftest import Stack
+from tests.chaos.conftest import CHAOS_TYPES, Stack
 from tests.chaos.ledger import Ledger, wait_until_settled
 from tests.chaos.load import Load
-from tests.chaos.servers import CHAOS_TYPES
 
 LIMIT = 20
 REQUESTS = 60

@@ -10,11 +10,11 @@ import time
 
 from redis import Redis
 
+from testkit.servers import OwnRabbitMQ
 from tests.chaos.conftest import Stack
 from tests.chaos.faults import note_fault
 from tests.chaos.ledger import Answer, Ledger, first_start_after, wait_until_settled
 from tests.chaos.load import Load
-from tests.chaos.servers import OwnRabbitMQ
 
 JOBS = 400
 RATE = 20.0

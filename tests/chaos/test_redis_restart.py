@@ -11,11 +11,11 @@ import httpx
 from redis import Redis
 
 from taskgate_contracts import TaskState, TaskView
+from testkit.servers import OwnRedis
 from tests.chaos.conftest import Stack
 from tests.chaos.faults import note_fault
 from tests.chaos.ledger import Ledger, wait_until_settled
 from tests.chaos.load import Load
-from tests.chaos.servers import OwnRedis
 
 TASK_TIMEOUT = 4
 CLIENTS = 30

@@ -27,11 +27,11 @@ from taskgate_contracts.storage import record_key, result_key
 from taskgate_ops.config import OpsSettings
 from taskgate_ops.doctor import probe_redis
 from testkit.infrastructure import HOST
+from testkit.servers import OwnSentinels
 from tests.chaos.conftest import Stack
 from tests.chaos.faults import note_fault
 from tests.chaos.ledger import Answer, Ledger, wait_until_settled
 from tests.chaos.load import Load
-from tests.chaos.servers import OwnSentinels
 
 TASK_TIMEOUT = 4
 #: Jobs of each kind of client (run, submit-then-wait), sent at RATE a second each.

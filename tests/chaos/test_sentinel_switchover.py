@@ -24,8 +24,8 @@ from taskgate_api.redis_clients import connect
 from taskgate_worker.config import WorkerSettings
 from taskgate_worker.factory import create_app
 from testkit.infrastructure import HOST
+from testkit.servers import OwnSentinels
 from tests.chaos.ledger import Ledger
-from tests.chaos.servers import OwnSentinels
 
 #: Seconds the sentinels may take to learn of the replica (they ask the master every 10 s).
 KNOWN_WITHIN = 30.0

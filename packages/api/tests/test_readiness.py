@@ -149,3 +149,20 @@ async def test_where_workers_start_on_demand_rabbitmq_and_redis_still_decide(
     status, ready = await readiness_on_demand(serve, app_settings)  # its RabbitMQ is unreachable
     assert (status, ready.status) == (503, "unavailable")
     assert not ready.checks["rabbitmq"].ok
+
+
+@pytest.mark.usefixtures("one_waiting")
+async def test_a_dead_node_of_a_cluster_is_passed_over(
+    settings: ApiSettings, redis: fakeredis.FakeAsyncRedis, queues: dict[str, list[str]]
+) -> None:
+    cluster = settings.model_copy(update={"rabbitmq_hosts": "127.0.0.1:1,127.0.0.1:5672"})
+    producer = create_producer(cluster, queues)
+    readiness = Readiness(
+        producer, redis, ResultHub(redis), cluster.broker_address, "fake-redis:6379", queues
+    )
+    try:
+        checks, states = await readiness.check()
+    finally:
+        producer.close()
+    assert checks["rabbitmq"].ok, checks["rabbitmq"]
+    assert by_queue(states)["taskgate"].messages == 1

@@ -5,14 +5,17 @@ Each test gets a virtual host of its own (the `vhost` fixture), so it meets no o
 
 import asyncio
 import base64
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 
+import aiormq
 import httpx
 import pytest
 from kombu.connection import Connection
 from kombu.entity import Queue
 from kombu.message import Message
+from pamqp.commands import Basic
 
 from taskgate_api.config import ApiSettings
 from taskgate_api.engine.errors import ServiceUnavailableError
@@ -147,3 +150,72 @@ async def test_an_unreachable_broker_is_unavailable_at_once() -> None:
         await sender.send(PROCESS, ProcessArgs(delay=0), task_id="nowhere")
     assert time.monotonic() - started < 2
     await sender.close()
+
+
+async def test_a_dead_node_is_passed_over_for_the_next() -> None:
+    settings = ApiSettings(_env_file=None, rabbitmq_hosts="127.0.0.1:1,127.0.0.1:5672", publish_timeout=2)
+    sender = TaskSender(create_producer(settings, ["taskgate"]), settings, ["taskgate"])
+    try:
+        await sender.send(PROCESS, ProcessArgs(delay=0), task_id="via-the-second-node")
+    finally:
+        await sender.close()
+    assert received(settings, "taskgate").headers["id"] == "via-the-second-node"
+
+
+async def test_a_silent_node_takes_only_its_share_of_the_publish_timeout(settings: ApiSettings) -> None:
+    # A node that accepts the connection and then says nothing, like one whose packets are dropped.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        cluster = settings.model_copy(update={"rabbitmq_hosts": f"127.0.0.1:{port},127.0.0.1:5672"})
+        sender = TaskSender(create_producer(cluster, ["taskgate"]), cluster, ["taskgate"])
+        started = time.monotonic()
+        try:
+            await sender.send(PROCESS, ProcessArgs(delay=0), task_id="past-the-silent-node")
+        finally:
+            await sender.close()
+    assert time.monotonic() - started < settings.publish_timeout
+    assert received(settings, "taskgate").headers["id"] == "past-the-silent-node"
+
+
+async def test_no_node_answering_is_unavailable_naming_each() -> None:
+    settings = ApiSettings(_env_file=None, rabbitmq_hosts="127.0.0.1:1,127.0.0.1:2", publish_timeout=2)
+    sender = TaskSender(create_producer(settings, ["taskgate"]), settings, ["taskgate"])
+    with pytest.raises(ServiceUnavailableError, match=r"127\.0\.0\.1:1: .*; 127\.0\.0\.1:2: "):
+        await sender.send(PROCESS, ProcessArgs(delay=0), task_id="nowhere")
+    await sender.close()
+
+
+@pytest.mark.parametrize("queue_type", ["classic", "quorum"])
+async def test_task_queues_are_declared_with_the_configured_type(
+    settings: ApiSettings, vhost: str, management: Management, queue_type: str
+) -> None:
+    typed = settings.model_copy(update={"rabbitmq_queue_type": queue_type})
+    sender = TaskSender(create_producer(typed, ["taskgate"]), typed, ["taskgate"])
+    try:
+        await sender.send(PROCESS, ProcessArgs(delay=0), task_id="typed")
+    finally:
+        await sender.close()
+    async with management() as api:
+        queue = (await api.get(f"/queues/{vhost}/taskgate")).json()
+    assert queue["type"] == queue_type
+    assert received(settings, "taskgate").headers["id"] == "typed"
+
+
+async def test_a_nacking_channel_is_replaced_and_the_task_sent_again(
+    sender: TaskSender, settings: ApiSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a quorum queue's channel opened during a leader election goes on nacking everything.
+    await sender.send(PROCESS, ProcessArgs(delay=0), task_id="before")
+    stuck = sender._channel
+    assert stuck is not None
+
+    async def nacked(*args: object, **kwargs: object) -> None:
+        raise aiormq.exceptions.DeliveryError(None, Basic.Nack(delivery_tag=1))
+
+    monkeypatch.setattr(stuck, "basic_publish", nacked)
+    await sender.send(PROCESS, ProcessArgs(delay=0), task_id="on-a-fresh-channel")
+    assert sender._channel is not stuck
+    await asyncio.sleep(0.1)  # the retired channel is closed in the background
+    assert stuck.is_closed
+    ids = [received(settings, "taskgate").headers["id"] for _ in range(2)]
+    assert ids == ["before", "on-a-fresh-channel"]

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
-from taskgate_contracts import Connections, describe_settings_error
+from taskgate_contracts import BrokerNode, Connections, describe_settings_error
 from taskgate_contracts.connections import switched_master
 
 
@@ -89,3 +89,30 @@ def test_a_failover_announcement_names_the_new_master(
     announcement: bytes | str, expected: tuple[str, int] | None
 ) -> None:
     assert switched_master(announcement, "taskgate") == expected
+
+
+def test_one_node_by_default_and_a_cluster_from_rabbitmq_hosts() -> None:
+    assert Connections(port_amqp=5673).broker_nodes == (BrokerNode("127.0.0.1", 5673),)
+    cluster = Connections(rabbitmq_hosts="r1:5672, r2 ,r3:5680,r1:5672", port_amqp=5673, port_web=15673)
+    assert cluster.broker_nodes == (BrokerNode("r1", 5672), BrokerNode("r2", 5673), BrokerNode("r3", 5680))
+    assert cluster.broker_address == "r1:5672,r2:5673,r3:5680"
+    # Celery and kombu fail over through a `;`-separated list of URLs.
+    assert cluster.broker_url == ";".join(cluster.broker_urls)
+    assert cluster.broker_urls[1] == "amqp://guest:guest@r2:5673/%2F"
+    assert cluster.management_urls == ["http://r1:15673", "http://r2:15673", "http://r3:15673"]
+    assert cluster.management_url == "http://r1:15673"
+
+
+@pytest.mark.parametrize("hosts", ["r1:x", ":5672", "r1:0", "r1:70000", "r1,r2:"])
+def test_a_node_that_is_not_host_port_is_named(hosts: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Connections(rabbitmq_hosts=hosts)
+    (line,) = describe_settings_error(caught.value).splitlines()
+    assert line.startswith("invalid setting RABBITMQ_HOSTS: Value error, expected host:port")
+
+
+def test_quorum_queues_are_declared_with_their_type_and_classic_ones_without_arguments() -> None:
+    assert Connections().task_queue_arguments == {}
+    assert Connections(rabbitmq_queue_type="quorum").task_queue_arguments == {"x-queue-type": "quorum"}
+    with pytest.raises(ValidationError, match="rabbitmq_queue_type"):
+        Connections(rabbitmq_queue_type="stream")

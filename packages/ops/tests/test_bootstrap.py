@@ -3,7 +3,9 @@
 import json
 import time
 
+import amqp
 import pytest
+from kombu.connection import Connection
 from typer.testing import CliRunner
 
 from taskgate_contracts import discover
@@ -11,7 +13,7 @@ from taskgate_ops.bootstrap import Outcome, bootstrap
 from taskgate_ops.cli import app
 from taskgate_ops.management import ManagementApi, ManagementError, segment
 from taskgate_ops.rabbitmq_files import definitions_json
-from taskgate_ops.topology import build_topology
+from taskgate_ops.topology import DELIVERY_LIMIT, build_topology, dead_letter_name
 
 runner = CliRunner()
 REGISTRY = discover()
@@ -112,3 +114,41 @@ def test_an_unreachable_api_is_named_without_a_traceback(monkeypatch: pytest.Mon
     assert result.exit_code == 1
     assert "management API is unreachable at http://127.0.0.1:1" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_unreachable_node_is_passed_over_for_one_that_answers(management: ManagementApi) -> None:
+    with ManagementApi(["http://127.0.0.1:1", management.url], "guest", "guest") as api:
+        assert api.get("/overview")["rabbitmq_version"]
+        # The node that answered is asked first from now on.
+        assert api.url == management.url
+
+
+def test_a_classic_queue_is_not_redeclared_as_quorum(management: ManagementApi, vhost: str) -> None:
+    bootstrap(management, build_topology(vhost, REGISTRY))
+    with pytest.raises(ManagementError, match=f"{QUEUE!r} already exists with other properties"):
+        bootstrap(management, build_topology(vhost, REGISTRY, "quorum"))
+
+
+def test_a_message_past_the_delivery_limit_is_dead_lettered(management: ManagementApi, vhost: str) -> None:
+    # A message that every consumer gives back, as one that crashes every worker taking it would be.
+    bootstrap(management, build_topology(vhost, REGISTRY, "quorum"))
+    assert management.get(f"/queues/{segment(vhost)}/{segment(QUEUE)}")["type"] == "quorum"
+    with Connection(f"amqp://guest:guest@127.0.0.1:5672/{segment(vhost)}") as connection:
+        channel = connection.channel()
+        channel.basic_publish(amqp.Message(b"poison", delivery_mode=2), exchange=QUEUE, routing_key=QUEUE)
+        deliveries = 0
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            message = channel.basic_get(QUEUE)
+            if message is None:
+                dead = channel.basic_get(dead_letter_name(QUEUE))
+                if dead is not None:
+                    break
+                time.sleep(0.1)
+                continue
+            deliveries += 1
+            channel.basic_reject(message.delivery_tag, requeue=True)
+        else:
+            pytest.fail(f"not dead-lettered after {deliveries} deliveries")
+    assert dead.body == b"poison"
+    assert deliveries == DELIVERY_LIMIT + 1

@@ -154,3 +154,15 @@ def test_doctor_reports_every_check_and_queue_and_fails() -> None:
     assert "start one: `taskgate-worker`" in result.output
     assert "the stack is not healthy" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_cluster_is_reachable_while_one_node_answers_and_the_others_are_named(
+    management: ManagementApi,
+) -> None:
+    dead = free_port()
+    settings = OpsSettings(_env_file=None, rabbitmq_hosts=f"127.0.0.1:{dead},127.0.0.1:5672")
+    amqp = next(check for check in CHECKS if check.name == "RabbitMQ (AMQP)")
+    result = amqp.run(settings)
+    assert result.status is Status.OK
+    assert result.detail.startswith("connected to 127.0.0.1:5672, vhost '/'; unreachable: ")
+    assert f"127.0.0.1:{dead}: " in result.detail

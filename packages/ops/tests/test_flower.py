@@ -40,6 +40,16 @@ def test_the_launch_carries_credentials_and_persistence(tmp_path: Path) -> None:
     assert launch.env["CELERY_BROKER_URL"] == f"amqp://guest:{SECRET}@127.0.0.1:5672/%2F"
 
 
+def test_flower_follows_every_node_of_a_cluster() -> None:
+    cluster = settings(flower_basic_auth="admin:pw", rabbitmq_hosts="r1:5672,r2:5672,r3:5672")
+    launch = flower_launch(cluster, 5555, "0.0.0.0", False, {})
+    # Celery's failover form: its events reconnect to the next node when one is lost.
+    assert launch.env["CELERY_BROKER_URL"] == ";".join(
+        f"amqp://guest:{SECRET}@{node}:5672/%2F" for node in ("r1", "r2", "r3")
+    )
+    assert launch.env["FLOWER_BROKER_API"] == f"http://guest:{SECRET}@r1:15672/api/"
+
+
 def test_no_secret_is_on_the_command_line() -> None:
     launch = flower_launch(settings(flower_basic_auth="admin:pw"), 5555, "0.0.0.0", False, {})
     assert not any(SECRET in arg or "admin:pw" in arg for arg in launch.argv)

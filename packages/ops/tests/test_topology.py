@@ -9,6 +9,7 @@ from taskgate_contracts import Registry, RetryPolicy, TaskSpec
 from taskgate_contracts.tasks import HARD_LIMIT_GRACE_SECONDS
 from taskgate_ops.topology import (
     ACK_SLACK_SECONDS,
+    DELIVERY_LIMIT,
     UNDECLARED_TIME_LIMIT_SECONDS,
     build_topology,
     consumer_timeout_ms,
@@ -112,3 +113,17 @@ def test_fractions_of_a_millisecond_round_up() -> None:
 @pytest.mark.parametrize("registry", [Registry.of([]), Registry.of([spec("open")])])
 def test_no_types_or_only_open_ones_get_the_ceiling(registry: Registry) -> None:
     assert seconds(registry) == UNDECLARED_TIME_LIMIT_SECONDS
+
+
+def test_quorum_queues_carry_their_type_route_through_topic_exchanges_and_limit_deliveries() -> None:
+    topology = build_topology("v", MIXED, "quorum")
+    assert {queue.body()["arguments"]["x-queue-type"] for queue in topology.queues} == {"quorum"}
+    task_exchanges = {e.type for e in topology.exchanges if not e.name.endswith(".dead-letter")}
+    assert task_exchanges == {"topic"}
+    assert {policy.body()["definition"]["delivery-limit"] for policy in topology.policies} == {DELIVERY_LIMIT}
+
+
+def test_classic_queues_are_declared_without_arguments_or_delivery_limit() -> None:
+    topology = build_topology("v", MIXED)
+    assert {str(queue.body()["arguments"]) for queue in topology.queues} == {"{}"}
+    assert all("delivery-limit" not in policy.body()["definition"] for policy in topology.policies)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from celery import Celery
@@ -26,7 +27,7 @@ START_TIMEOUT = 30
 STOP_TIMEOUT = 20
 
 
-def _management(method: str, path: str, body: object = None) -> None:
+def _management(method: str, path: str, body: object = None) -> Any:
     credentials = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
     request = urllib.request.Request(
         MANAGEMENT_URL + path,
@@ -34,8 +35,15 @@ def _management(method: str, path: str, body: object = None) -> None:
         data=None if body is None else json.dumps(body).encode(),
         headers={"Authorization": f"Basic {credentials}", "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=10):
-        pass
+    with urllib.request.urlopen(request, timeout=10) as response:
+        answer = response.read()
+    return json.loads(answer) if answer else None
+
+
+def queue_info(vhost: str, queue: str) -> dict[str, Any]:
+    """The queue as the management API describes it."""
+    info: dict[str, Any] = _management("GET", f"/api/queues/{quote(vhost, safe='')}/{quote(queue, safe='')}")
+    return info
 
 
 @contextmanager

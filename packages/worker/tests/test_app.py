@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from celery import Celery
 from celery.backends.redis import SentinelBackend
+from celery.utils.quorum_queues import detect_quorum_queues
+from kombu.utils.imports import symbol_by_name
 
 from taskgate_contracts import discover
 from taskgate_contracts.builtin.process import PROCESS
@@ -12,6 +14,7 @@ from taskgate_contracts.builtin.thumbnail import THUMBNAIL
 from taskgate_contracts.tasks import HARD_LIMIT_GRACE_SECONDS
 from taskgate_worker.base import HandlerTask
 from taskgate_worker.config import WorkerSettings
+from taskgate_worker.consumer import REPLACED_STEPS
 from taskgate_worker.factory import create_app
 from taskgate_worker.results import FailoverFollowingBackend
 from taskgate_worker.tasks.process import process
@@ -49,6 +52,29 @@ def test_each_hosted_queue_is_durable_without_arguments(installed_app: Celery) -
         assert queue.durable is True
         assert not queue.queue_arguments
         assert (queue.exchange.name, queue.exchange.type, queue.routing_key) == (name, "direct", name)
+
+
+def test_quorum_queues_are_declared_as_such_behind_topic_exchanges(installed_app: Celery) -> None:
+    settings = WorkerSettings(_env_file=None, rabbitmq_queue_type="quorum")
+    quorum_app = create_app(settings)
+    for queue in quorum_app.conf.task_queues:
+        assert queue.queue_arguments == {"x-queue-type": "quorum"}
+        # Celery's native delayed delivery, which holds a retry's countdown in the broker, needs topic.
+        assert queue.exchange.type == "topic"
+    # Celery finds them, and so turns global QoS off, which quorum queues refuse.
+    assert quorum_app.conf.worker_detect_quorum_queues is True
+    assert detect_quorum_queues(quorum_app, "amqp") == (True, "taskgate")
+    assert detect_quorum_queues(installed_app, "amqp") == (False, "")
+
+
+def test_a_cluster_is_one_failover_broker_url_with_the_heartbeat_of_the_settings() -> None:
+    settings = WorkerSettings(_env_file=None, rabbitmq_hosts="r1:5672,r2:5672", rabbitmq_heartbeat=10)
+    app = create_app(settings)
+    assert app.conf.broker_url == "amqp://guest:guest@r1:5672/%2F;amqp://guest:guest@r2:5672/%2F"
+    assert app.conf.broker_failover_strategy == "round-robin"
+    assert app.conf.broker_heartbeat == 10
+    connection = app.connection_for_write()
+    assert (connection.hostname, connection.alt) == ("r1", settings.broker_urls)
 
 
 def test_every_hosted_task_is_routed_to_its_queue(app: Celery) -> None:
@@ -152,3 +178,13 @@ def test_redis_blips_are_ridden_out(app: Celery) -> None:
     assert conf.redis_retry_on_timeout is True
     assert conf.result_backend_always_retry is True
     assert 0 < conf.result_backend_max_retries < float("inf")
+
+
+def test_celery_steps_that_hold_the_worker_on_a_lost_broker_are_replaced(app: Celery) -> None:
+    # Celery's delayed delivery retries every node of RABBITMQ_HOSTS, a dead one too, before consuming
+    # again; its heartbeat events retry a lost broker for ever, in the event loop.
+    steps = symbol_by_name(app.conf.worker_consumer).Blueprint.default_steps
+    for celery_step, ours in REPLACED_STEPS.items():
+        assert celery_step not in steps
+        assert ours in steps
+        assert symbol_by_name(ours)

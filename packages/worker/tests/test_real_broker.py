@@ -15,13 +15,13 @@ from celery.utils.nodenames import gethostname
 
 from taskgate_contracts import Registry, TaskSpec, TransientError
 from taskgate_contracts.builtin.process import PROCESS
-from taskgate_contracts.storage import RecordField, record_key
+from taskgate_contracts.storage import RecordField, events_key, record_key, result_key
 from taskgate_worker.config import WorkerSettings
 from taskgate_worker.factory import create_app
 from taskgate_worker.hosting import plan
 from taskgate_worker.tasks.process import process
 
-from .rabbitmq import MANAGEMENT_URL, WorkerProcess, throwaway_vhost, wait_for_nodes
+from .rabbitmq import MANAGEMENT_URL, WorkerProcess, queue_info, throwaway_vhost, wait_for_nodes
 from .testing_types import FLAKY, flaky
 
 WAIT = 15
@@ -128,3 +128,38 @@ def test_any_other_failure_is_final_at_once(send_over: Send, redis_client: redis
     with pytest.raises(RuntimeError, match=r"^attempt 1 broke$"):
         result.get(timeout=WAIT)
     assert redis_client.hget(record_key(result.id), RecordField.ATTEMPT) == "1"
+
+
+def test_on_quorum_queues_a_retry_waits_out_its_countdown_in_the_broker(
+    settings: WorkerSettings, tmp_path: Path, redis_client: redis.Redis
+) -> None:
+    with throwaway_vhost() as vhost:
+        quorum = WorkerSettings(
+            _env_file=None, rabbitmq_vhost=vhost, redis_url=settings.redis_url, rabbitmq_queue_type="quorum"
+        )
+        hosting = plan(quorum, registry=Registry.of([FLAKY]), handlers={FLAKY.name: flaky}, environ={})
+        client = create_app(quorum, hosting)
+        env = {
+            "RABBITMQ_VHOST": vhost,
+            "RABBITMQ_QUEUE_TYPE": "quorum",
+            "REDIS_URL": settings.redis_url.get_secret_value(),
+            "RESULT_EXPIRES": "300",
+        }
+        worker = WorkerProcess(["-m", "tests.serve_testing_types"], env, tmp_path)
+        task_id = str(uuid.uuid4())
+        try:
+            wait_for_nodes(client, 1, [worker])
+            result = client.send_task(
+                FLAKY.task_name, kwargs={"failures": 1}, queue=FLAKY.queue, task_id=task_id
+            )
+            assert result.get(timeout=WAIT) == {"attempt": 2}
+            queue = queue_info(vhost, FLAKY.queue)
+        finally:
+            printed = worker.stop()
+            redis_client.delete(*(key(task_id) for key in (record_key, result_key, events_key)))
+    assert queue["type"] == "quorum"
+    # Celery found the quorum queue, so it asked for no global QoS (RabbitMQ refuses it there), and
+    # sent the retry through the broker's delayed delivery, not back to be held by the worker.
+    assert "Global QoS is disabled" in printed
+    assert "direct exchange" not in printed, printed
+    assert "could not set up delayed delivery" not in printed, printed

@@ -4,7 +4,14 @@ A team adds a task type with a `TaskSpec` (under the entry-point group `taskgate
 (under `taskgate.handlers`); see `taskgate_contracts.tasks` and `taskgate_contracts.handlers`.
 """
 
-from taskgate_contracts.connections import Connections, describe_settings_error
+from taskgate_contracts.connections import (
+    BrokerNode,
+    Connections,
+    QueueType,
+    describe_settings_error,
+    task_exchange_type,
+    task_queue_arguments,
+)
 from taskgate_contracts.events import TaskEvent, TaskEventType
 from taskgate_contracts.handlers import Handler, TaskCancelled, TaskContext
 from taskgate_contracts.progress import PROGRESS_STATE, Progress
@@ -50,6 +57,7 @@ __all__ = [
     "PENDING_MESSAGE",
     "PROGRESS_STATE",
     "TIME_LIMIT_EXCEEDED",
+    "BrokerNode",
     "CheckResult",
     "CompletedResponse",
     "ConflictResponse",
@@ -63,6 +71,7 @@ __all__ = [
     "PendingResponse",
     "Progress",
     "QueueState",
+    "QueueType",
     "ReadinessResponse",
     "Registry",
     "RegistryError",
@@ -88,4 +97,6 @@ __all__ = [
     "describe_settings_error",
     "discover",
     "settings_in",
+    "task_exchange_type",
+    "task_queue_arguments",
 ]

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from taskgate_contracts import Registry, RegistryError, discover
+from taskgate_contracts import QueueType, Registry, RegistryError, discover
 from taskgate_ops.bootstrap import Outcome, bootstrap
 from taskgate_ops.config import OpsSettings, SettingsError, load_settings
 from taskgate_ops.doctor import Status, diagnose, healthy
@@ -127,11 +127,14 @@ def flower(
 def rabbitmq_render(
     out: Annotated[Path, typer.Option(help="Folder to write the files into.")],
     vhost: Annotated[str, typer.Option(help="The vhost the definitions declare.")] = DEFAULT_VHOST,
+    queue_type: Annotated[
+        QueueType, typer.Option(help="Task queues' type, as RABBITMQ_QUEUE_TYPE sets it for the services.")
+    ] = "classic",
 ) -> None:
     """Write rabbitmq.conf, enabled_plugins and definitions.json (no secrets in them)."""
     registry = registry_or_exit()
     try:
-        written = render(out, vhost, registry)
+        written = render(out, vhost, registry, queue_type)
     except OSError as error:
         fail(f"--out {out}: cannot write there: {error.strerror or error}", code=2)
     for path in written:
@@ -147,10 +150,11 @@ def rabbitmq_bootstrap() -> None:
 def apply_topology(settings: OpsSettings, registry: Registry) -> None:
     try:
         with ManagementApi.from_settings(settings) as api:
-            changes = bootstrap(api, build_topology(settings.rabbitmq_vhost, registry))
+            topology = build_topology(settings.rabbitmq_vhost, registry, settings.rabbitmq_queue_type)
+            changes = bootstrap(api, topology)
     except ManagementError as exc:
         fail(str(exc))
-    title = f"RabbitMQ {settings.management_url}, vhost {settings.rabbitmq_vhost!r}"
+    title = f"RabbitMQ {api.url}, vhost {settings.rabbitmq_vhost!r}, {settings.rabbitmq_queue_type} queues"
     table = Table("kind", "name", "outcome", title=title)
     for change in changes:
         style = "dim" if change.outcome is Outcome.UNCHANGED else "green"

@@ -56,10 +56,12 @@ class OpsSettings(BaseSettings, Connections, Observability):
 
     @property
     def management_api_url(self) -> str:
-        """The management API with credentials in it, the form Flower's `broker_api` takes."""
-        # The broker URL already carries the credentials, quoted for a URL.
-        credentials = urlsplit(self.broker_url).netloc.rpartition("@")[0]
-        return f"http://{credentials}@{self.rabbitmq_host}:{self.port_web}/api/"
+        """The management API with credentials in it, the form Flower's `broker_api` takes. Flower takes
+        one: the first node's (its broker page only; its events follow the broker URLs' failover)."""
+        # A broker URL already carries the credentials, quoted for a URL.
+        credentials = urlsplit(self.broker_urls[0]).netloc.rpartition("@")[0]
+        management = urlsplit(self.management_url)
+        return f"{management.scheme}://{credentials}@{management.netloc}/api/"
 
 
 def load_settings() -> OpsSettings:

@@ -66,21 +66,31 @@ class Check:
 
 
 def probe_amqp(settings: OpsSettings) -> str:
-    connection = Connection(settings.broker_url, connect_timeout=_TIMEOUT)
-    try:
-        connection.connect()
-    except Exception as exc:
-        # Any failure to connect is the finding, whatever raised it.
-        raise ProbeError(f"{settings.broker_address} (vhost {settings.rabbitmq_vhost!r}): {exc}") from None
-    finally:
-        connection.release()
-    return f"connected to {settings.broker_address}, vhost {settings.rabbitmq_vhost!r}"
+    """Every node in turn: the stack works while one answers, and the nodes that do not are named."""
+    reached, failures = [], []
+    for node, url in zip(settings.broker_nodes, settings.broker_urls, strict=True):
+        connection = Connection(url, connect_timeout=_TIMEOUT)
+        try:
+            connection.connect()
+        except Exception as exc:
+            # Any failure to connect is the finding, whatever raised it.
+            failures.append(f"{node}: {exc}")
+        else:
+            reached.append(str(node))
+        finally:
+            connection.release()
+    vhost = f"vhost {settings.rabbitmq_vhost!r}"
+    if not reached:
+        raise ProbeError(f"{'; '.join(failures)} ({vhost})")
+    found = f"connected to {', '.join(reached)}, {vhost}"
+    return f"{found}; unreachable: {'; '.join(failures)}" if failures else found
 
 
 def probe_management(settings: OpsSettings) -> str:
     with ManagementApi.from_settings(settings) as api:
         overview = api.get("/overview")
-    return f"RabbitMQ {overview['rabbitmq_version']} at {settings.management_url}"
+        answered = api.url
+    return f"RabbitMQ {overview['rabbitmq_version']} at {answered}"
 
 
 def probe_redis(settings: OpsSettings) -> str:

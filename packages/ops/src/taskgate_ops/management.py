@@ -1,5 +1,10 @@
-"""A small client of RabbitMQ's management HTTP API that turns every failure into one clear sentence."""
+"""A small client of RabbitMQ's management HTTP API that turns every failure into one clear sentence.
 
+Any node of a cluster answers for all of it, so the client is given every node's address: it asks the
+one that answered last, and the next when that one cannot be reached.
+"""
+
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
@@ -21,15 +26,22 @@ def segment(name: str) -> str:
 
 
 class ManagementApi:
-    def __init__(self, url: str, user: str, password: str, timeout: float = _TIMEOUT) -> None:
-        self.url = url
+    def __init__(
+        self, urls: str | Sequence[str], user: str, password: str, timeout: float = _TIMEOUT
+    ) -> None:
+        self.urls = [urls] if isinstance(urls, str) else list(urls)
         self.user = user
-        self._client = httpx.Client(base_url=f"{url}/api", auth=(user, password), timeout=timeout)
+        self._client = httpx.Client(auth=(user, password), timeout=timeout)
+
+    @property
+    def url(self) -> str:
+        """The node asked first: the one that answered last."""
+        return self.urls[0]
 
     @classmethod
     def from_settings(cls, settings: OpsSettings) -> Self:
         password = settings.rabbitmq_default_pass.get_secret_value()
-        return cls(settings.management_url, settings.rabbitmq_default_user, password)
+        return cls(settings.management_urls, settings.rabbitmq_default_user, password)
 
     def __enter__(self) -> Self:
         return self
@@ -56,13 +68,7 @@ class ManagementApi:
     def _send(
         self, method: str, path: str, body: dict[str, Any] | None = None, missing_ok: bool = False
     ) -> httpx.Response:
-        try:
-            response = self._client.request(method, path, json=body)
-        except httpx.HTTPError as exc:
-            raise ManagementError(
-                f"RabbitMQ management API is unreachable at {self.url} ({exc or type(exc).__name__}); "
-                "is RabbitMQ running with the management plugin, and are RABBITMQ_HOST and PORT_WEB right?"
-            ) from None
+        response = self._request(method, path, body)
         if response.status_code == httpx.codes.UNAUTHORIZED:
             raise ManagementError(
                 f"RabbitMQ at {self.url} refused the credentials of user {self.user!r}; "
@@ -76,6 +82,22 @@ class ManagementApi:
         if response.is_error and not (missing_ok and response.status_code == httpx.codes.NOT_FOUND):
             raise ManagementError(f"RabbitMQ refused {method} {path}: {_reason(response)}")
         return response
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None) -> httpx.Response:
+        failures = []
+        for index, url in enumerate(self.urls):
+            try:
+                response = self._client.request(method, f"{url}/api{path}", json=body)
+            except httpx.TransportError as exc:
+                failures.append(f"{url} ({exc or type(exc).__name__})")
+                continue
+            # Asked first from now on; the ones that failed are tried again last.
+            self.urls = self.urls[index:] + self.urls[:index]
+            return response
+        raise ManagementError(
+            f"RabbitMQ management API is unreachable at {', '.join(failures)}; is RabbitMQ running with "
+            "the management plugin, and are RABBITMQ_HOST (or RABBITMQ_HOSTS) and PORT_WEB right?"
+        )
 
 
 def _reason(response: httpx.Response) -> str:

@@ -8,7 +8,7 @@ import json
 import textwrap
 from pathlib import Path
 
-from taskgate_contracts import Registry
+from taskgate_contracts import QueueType, Registry
 from taskgate_contracts.tasks import HARD_LIMIT_GRACE_SECONDS
 from taskgate_ops.topology import (
     ACK_SLACK_SECONDS,
@@ -60,23 +60,24 @@ def enabled_plugins() -> str:
     return f"[{','.join(PLUGINS)}].\n"
 
 
-def definitions_json(vhost: str, registry: Registry) -> str:
-    return json.dumps(build_topology(vhost, registry).definitions(), indent=2, sort_keys=True) + "\n"
+def definitions_json(vhost: str, registry: Registry, queue_type: QueueType = "classic") -> str:
+    topology = build_topology(vhost, registry, queue_type)
+    return json.dumps(topology.definitions(), indent=2, sort_keys=True) + "\n"
 
 
-def rendered_files(vhost: str, registry: Registry) -> dict[str, str]:
+def rendered_files(vhost: str, registry: Registry, queue_type: QueueType = "classic") -> dict[str, str]:
     """File name to content, for everything `render` writes."""
     return {
         "rabbitmq.conf": rabbitmq_conf(registry),
         "enabled_plugins": enabled_plugins(),
-        "definitions.json": definitions_json(vhost, registry),
+        "definitions.json": definitions_json(vhost, registry, queue_type),
     }
 
 
-def render(out: Path, vhost: str, registry: Registry) -> list[Path]:
+def render(out: Path, vhost: str, registry: Registry, queue_type: QueueType = "classic") -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, content in rendered_files(vhost, registry).items():
+    for name, content in rendered_files(vhost, registry, queue_type).items():
         path = out / name
         path.write_text(content, encoding="utf-8")
         written.append(path)

@@ -11,12 +11,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from taskgate_contracts import Registry, TaskSpec
+from taskgate_contracts import QueueType, Registry, TaskSpec, task_exchange_type, task_queue_arguments
 from taskgate_contracts.tasks import HARD_LIMIT_GRACE_SECONDS
 
 #: Messages a task queue holds at most; past it RabbitMQ refuses new ones (backpressure on the api)
 #: instead of growing until the node runs out of memory.
 QUEUE_MAX_LENGTH = 10_000
+
+#: Deliveries of one message a quorum queue makes before it dead-letters it instead: a message that
+#: kills every worker that takes it (out of memory, a crash in native code) is requeued each time, and
+#: would otherwise go round for ever. A worker lost for another reason (a deployment, a network cut,
+#: a node failover) costs a delivery too, so the limit leaves room for a few of those. Classic queues
+#: have no delivery count, and ignore it.
+DELIVERY_LIMIT = 5
 
 #: The soft time limit assumed for a task type that declares none. Such a type runs under the worker's
 #: TASK_TIME_LIMIT, a deployment setting ops cannot see when it renders; an hour is the longest work
@@ -45,14 +52,15 @@ class Exchange:
 
 @dataclass(frozen=True)
 class Queue:
-    """A durable queue with no x-arguments, exactly as Celery declares a task queue: a declaration that
-    differs from the broker's definition is refused with PRECONDITION_FAILED, so limits and
-    dead-lettering come from policies instead."""
+    """A durable queue with no x-argument but its type, exactly as the api and the workers declare a task
+    queue: a declaration that differs from the broker's definition is refused with PRECONDITION_FAILED,
+    so limits and dead-lettering come from policies instead."""
 
     name: str
+    type: QueueType = "classic"
 
     def body(self) -> Body:
-        return {"durable": True, "auto_delete": False, "arguments": {}}
+        return {"durable": True, "auto_delete": False, "arguments": task_queue_arguments(self.type)}
 
 
 @dataclass(frozen=True)
@@ -70,17 +78,22 @@ class Policy:
     name: str
     queue: str
     dead_letter_exchange: str
+    #: Set on quorum queues, which count deliveries: past it a message is dead-lettered.
+    delivery_limit: int | None = None
 
     def body(self) -> Body:
+        definition: Body = {
+            "dead-letter-exchange": self.dead_letter_exchange,
+            "max-length": QUEUE_MAX_LENGTH,
+            "overflow": "reject-publish",
+        }
+        if self.delivery_limit is not None:
+            definition["delivery-limit"] = self.delivery_limit
         return {
             "pattern": f"^{re.escape(self.queue)}$",
             "apply-to": "queues",
             "priority": 0,
-            "definition": {
-                "dead-letter-exchange": self.dead_letter_exchange,
-                "max-length": QUEUE_MAX_LENGTH,
-                "overflow": "reject-publish",
-            },
+            "definition": definition,
         }
 
 
@@ -117,19 +130,23 @@ def dead_letter_name(queue: str) -> str:
     return f"{queue}.dead-letter"
 
 
-def build_topology(vhost: str, registry: Registry) -> Topology:
-    """Every queue the registry's task types use, once each however many types share it."""
+def build_topology(vhost: str, registry: Registry, queue_type: QueueType = "classic") -> Topology:
+    """Every queue the registry's task types use, once each however many types share it, of `queue_type`
+    (RABBITMQ_QUEUE_TYPE), their dead-letter queues too: on a cluster, what is dead-lettered must
+    survive the loss of a node as well."""
+    exchange_type = task_exchange_type(queue_type)
+    delivery_limit = DELIVERY_LIMIT if queue_type == "quorum" else None
     exchanges: list[Exchange] = []
     declared: list[Queue] = []
     bindings: list[Binding] = []
     policies: list[Policy] = []
     for queue in registry.queues():
         dead = dead_letter_name(queue)
-        # The task exchange mirrors Celery's: a direct exchange named after the queue, routed by that name.
-        exchanges += [Exchange(queue, "direct"), Exchange(dead, "fanout")]
-        declared += [Queue(queue), Queue(dead)]
+        # The task exchange mirrors the worker's: named after the queue, routed by that name.
+        exchanges += [Exchange(queue, exchange_type), Exchange(dead, "fanout")]
+        declared += [Queue(queue, queue_type), Queue(dead, queue_type)]
         bindings += [Binding(queue, queue, queue), Binding(dead, dead, "")]
-        policies.append(Policy(f"{queue}.limits", queue, dead))
+        policies.append(Policy(f"{queue}.limits", queue, dead, delivery_limit))
     return Topology(vhost, tuple(exchanges), tuple(declared), tuple(bindings), tuple(policies))
 
 

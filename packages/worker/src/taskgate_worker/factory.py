@@ -26,8 +26,11 @@ def create_app(settings: WorkerSettings, hosting: Hosting | None = None) -> Cele
     hosting = plan(settings) if hosting is None else hosting
     app = Celery("taskgate")
     app.conf.update(
+        # With several nodes (RABBITMQ_HOSTS) a lost connection is replaced by one to the next node.
         broker_url=settings.broker_url,
+        broker_failover_strategy="round-robin",
         broker_connection_retry_on_startup=True,
+        broker_heartbeat=settings.rabbitmq_heartbeat,
         # A publish (a retry, an event) only counts once RabbitMQ has confirmed it.
         broker_transport_options={"confirm_publish": True},
         # The api reads results as Celery's Redis backend writes them: stored under
@@ -55,9 +58,10 @@ def create_app(settings: WorkerSettings, hosting: Hosting | None = None) -> Cele
         worker_prefetch_multiplier=1,
         worker_concurrency=settings.worker_concurrency,
         # What can never run goes to the dead-letter queue instead of being dropped or failed.
-        worker_consumer="taskgate_worker.poison:DeadLetteringConsumer",
-        # Only the hosted types' queues are declared and consumed.
-        task_queues=[_queue(name) for name in hosting.specs.queues()],
+        worker_consumer="taskgate_worker.consumer:WorkerConsumer",
+        # Only the hosted types' queues are declared and consumed. On quorum queues Celery turns global
+        # QoS off by itself (worker_detect_quorum_queues): RabbitMQ refuses it there.
+        task_queues=[_queue(name, settings) for name in hosting.specs.queues()],
         # Whatever this app sends of a hosted type (a retry, `celery call`) goes to the type's queue.
         task_routes={spec.task_name: {"queue": spec.queue} for spec in hosting.specs},
         # Flower follows tasks through these events.
@@ -89,11 +93,13 @@ def configured(**overrides: Any) -> tuple[Celery, Hosting]:
     return app, hosting
 
 
-def _queue(name: str) -> Queue:
-    # Declared without x-arguments: dead-lettering and length limits come from RabbitMQ policies,
-    # and a declaration whose arguments differ from the broker's definition is refused.
-    exchange = Exchange(name, type="direct", durable=True)
-    return Queue(name, exchange, routing_key=name, durable=True)
+def _queue(name: str, settings: WorkerSettings) -> Queue:
+    # Declared with the type's argument alone, as the api and ops declare it: dead-lettering and length
+    # limits come from RabbitMQ policies, and a declaration whose arguments differ is refused.
+    exchange = Exchange(name, type=settings.task_exchange_type, durable=True)
+    return Queue(
+        name, exchange, routing_key=name, durable=True, queue_arguments=settings.task_queue_arguments
+    )
 
 
 def _announcing(hosting: Hosting) -> type[bootsteps.StartStopStep]:

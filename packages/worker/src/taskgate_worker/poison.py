@@ -65,7 +65,8 @@ def _is_task_body(body: object) -> bool:
 
 
 class DeadLetteringConsumer(Consumer):  # type: ignore[misc]  # Celery is untyped
-    """Celery's consumer, with every message checked before it reaches a task (`worker_consumer`)."""
+    """Celery's consumer, with every message checked before it reaches a task (`consumer.WorkerConsumer`
+    is the worker's)."""
 
     def create_task_handler(self, promise: Callable[..., Any] = promise) -> Callable[[Message], None]:
         handle: Callable[[Message], None] = super().create_task_handler(promise)

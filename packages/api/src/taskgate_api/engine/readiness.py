@@ -58,7 +58,7 @@ class Readiness:
     def _check_rabbitmq(self) -> Check:
         try:
             with self.producer.connection_for_write() as connection:
-                connection.ensure_connection(max_retries=1)
+                connection.ensure_connection(max_retries=max(_each_node_once(connection), 1))
         except Exception as exc:
             return Check(
                 ok=False, detail=ServiceUnavailableError("rabbitmq", self.broker_address, exc).detail
@@ -79,8 +79,9 @@ class Readiness:
         """Every task queue as RabbitMQ sees it (blocking: run it in a thread)."""
         try:
             connection = self.producer.connection_for_write()
-            # One attempt: /metrics calls this on every scrape, and kombu waits 2 s before a retry.
-            connection.ensure_connection(max_retries=0)
+            # One attempt per node: /metrics calls this on every scrape, and kombu waits 2 s before a
+            # second round.
+            connection.ensure_connection(max_retries=_each_node_once(connection))
         except Exception as exc:
             detail = ServiceUnavailableError("rabbitmq", self.broker_address, exc).detail
             return [self._unknown(queue, detail) for queue in self.queues]
@@ -121,3 +122,9 @@ class Readiness:
                 ok=False, detail=f"Redis at {self.redis_address} answers, but results are not subscribed yet"
             )
         return Check(ok=True, detail=f"Redis at {self.redis_address}, results subscribed")
+
+
+def _each_node_once(connection: Connection) -> int:
+    """The retries that try each node of RABBITMQ_HOSTS once: kombu moves to the next node at once, and
+    waits only before going round the list again."""
+    return max(len(connection.alt) - 1, 0)

@@ -5,12 +5,17 @@ an asyncio AMQP client publishes it on one connection with publisher confirms: a
 RabbitMQ has taken the message, no thread is held while it waits, and many sends share the channel
 at once. The api's Celery app has no result backend, so nothing subscribes a synchronous Redis
 connection per sent task (celery issue 6963): results reach the api through `waiting.ResultHub`.
+
+With several nodes (RABBITMQ_HOSTS) the connection goes to the first that answers; when it breaks, the
+next connection starts with the node after it, so a dead node costs the sends that were in flight on
+it, not the sends after.
 """
 
 import asyncio
 import contextlib
 from collections.abc import Iterable
 from typing import Any, cast
+from urllib.parse import urlencode
 
 import aiormq
 from aiormq.abc import AbstractConnection
@@ -51,7 +56,9 @@ def create_producer(settings: ApiSettings, queues: Iterable[str]) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         broker_connection_timeout=settings.publish_timeout,
-        task_queues=[Queue(queue, durable=True) for queue in queues],
+        task_queues=[
+            Queue(queue, durable=True, queue_arguments=settings.task_queue_arguments) for queue in queues
+        ],
     )
     return app
 
@@ -63,12 +70,23 @@ class TaskSender:
         self._producer = producer
         self._tracing = tracing
         self._queues = tuple(queues)
-        self._url = settings.broker_url
+        # As an AMQP table: its values may be any field value.
+        self._queue_arguments: dict[str, Any] = {**settings.task_queue_arguments}
+        # aiormq reads the heartbeat it asks for from the URL.
+        heartbeat = urlencode({"heartbeat": settings.rabbitmq_heartbeat})
+        self._nodes = [
+            (str(node), f"{url}?{heartbeat}")
+            for node, url in zip(settings.broker_nodes, settings.broker_urls, strict=True)
+        ]
+        #: The node the next connection tries first: the one after the node whose connection broke.
+        self._first = 0
         self._address = settings.broker_address
         self._timeout = settings.publish_timeout
         self._connection: AbstractConnection | None = None
         self._channel: aiormq.Channel | None = None
         self._opening = asyncio.Lock()
+        #: Channels being closed once their confirmations have come (see `_retire`).
+        self._retiring: set[asyncio.Future[None]] = set()
         self._origin = anon_nodename()
 
     async def send(self, spec: TaskSpec[Any, Any], args: BaseModel, task_id: str) -> None:
@@ -117,8 +135,15 @@ class TaskSender:
                 break
             except aiormq.exceptions.PublishError as exc:  # returned: no queue took it
                 raise ServiceUnavailableError("rabbitmq", self._address, f"no queue {spec.queue!r}") from exc
-            except aiormq.exceptions.DeliveryError as exc:  # nacked: see below
-                raise _queue_full(self._address) from exc
+            except aiormq.exceptions.DeliveryError as exc:
+                # Nacked: the queue is full — or, on a quorum queue, this channel began publishing while
+                # the queue was electing a leader, and RabbitMQ (3.10 at least) keeps nacking on such a
+                # channel for good. A nacked message was not taken, so it is sent again once, on a
+                # fresh channel, which tells the two apart.
+                self._retire(channel)
+                if attempt == 2:
+                    raise _queue_full(self._address) from exc
+                continue
             except _FAILURES as exc:
                 if isinstance(exc, TimeoutError) and channel is not None and not channel.is_closed:
                     # A slow confirmation is a busy broker (or this process), not a broken connection:
@@ -134,30 +159,68 @@ class TaskSender:
             raise _queue_full(self._address)
 
     async def _open_channel(self) -> aiormq.Channel:
-        """The shared channel, opened (with a connection of its own) when there is none or it closed."""
+        """The shared channel, opened (with a connection when that closed too) when there is none or it
+        closed."""
         if self._channel is not None and not self._channel.is_closed:
             return self._channel
         async with self._opening:
             if self._channel is None or self._channel.is_closed:
-                await self._discard(self._channel)
-                async with asyncio.timeout(self._timeout):
-                    connection = await aiormq.connect(self._url)
-                    try:
-                        # The concrete channel: its basic_publish takes `wait`, the abstract one's does not.
-                        channel = cast(aiormq.Channel, await connection.channel(publisher_confirms=True))
-                        for queue in self._queues:  # as the worker declares it, so either may start first
-                            await channel.queue_declare(queue, durable=True)
-                    except BaseException:
-                        await connection.close()
-                        raise
-                self._connection, self._channel = connection, channel
+                if self._connection is not None and not self._connection.is_closed:
+                    self._channel = await self._declared_channel(self._connection)
+                else:
+                    await self._discard(self._channel)
+                    self._connection, self._channel = await self._connect()
             return self._channel
+
+    def _retire(self, channel: aiormq.Channel | None) -> None:
+        """Send nothing more on `channel`; close it once the confirmations it still awaits have come."""
+        if channel is None or channel is not self._channel:
+            return
+        self._channel = None
+        closing = asyncio.ensure_future(_close_when_settled(channel, self._timeout))
+        self._retiring.add(closing)
+        closing.add_done_callback(self._retiring.discard)
+
+    async def _connect(self) -> tuple[AbstractConnection, aiormq.Channel]:
+        """A connection to the first node that answers, from `_first` on, within the publish timeout;
+        each node gets an equal share of it, so one that drops packets cannot take all of it."""
+        order = self._nodes[self._first :] + self._nodes[: self._first]
+        failures: list[str] = []
+        for index, (address, url) in enumerate(order):
+            try:
+                async with asyncio.timeout(self._timeout / len(order)):
+                    opened = await self._open(url)
+            except _FAILURES as exc:
+                # The error names the broker's address already; with several, each reason names its node.
+                failures.append(f"{address}: {_reason(exc)}" if len(order) > 1 else _reason(exc))
+                continue
+            self._first = (self._first + index) % len(self._nodes)
+            return opened
+        raise ConnectionError("; ".join(failures))
+
+    async def _open(self, url: str) -> tuple[AbstractConnection, aiormq.Channel]:
+        connection = await aiormq.connect(url)
+        try:
+            return connection, await self._declared_channel(connection)
+        except BaseException:
+            await connection.close()
+            raise
+
+    async def _declared_channel(self, connection: AbstractConnection) -> aiormq.Channel:
+        # The concrete channel: its basic_publish takes `wait`, the abstract one's does not.
+        async with asyncio.timeout(self._timeout):
+            channel = cast(aiormq.Channel, await connection.channel(publisher_confirms=True))
+            for queue in self._queues:  # as the worker declares it, so either may start first
+                await channel.queue_declare(queue, durable=True, arguments=self._queue_arguments)
+        return channel
 
     async def _discard(self, channel: aiormq.Channel | None) -> None:
         """Close the connection of `channel` if it is still the shared one; a newer one is left alone."""
         if channel is None or channel is not self._channel:
             return
         connection, self._connection, self._channel = self._connection, None, None
+        # Its node may be the one that failed: the next connection tries the others first.
+        self._first = (self._first + 1) % len(self._nodes)
         if connection is not None:
             with contextlib.suppress(*_FAILURES):
                 await connection.close()
@@ -165,6 +228,14 @@ class TaskSender:
     async def close(self) -> None:
         await self._discard(self._channel)
         self._producer.close()
+
+
+async def _close_when_settled(channel: aiormq.Channel, within: float) -> None:
+    pending = list(channel.confirmations.values())
+    if pending:
+        await asyncio.wait(pending, timeout=within)
+    with contextlib.suppress(*_FAILURES):
+        await channel.close()
 
 
 def _retrieve_exception(publish: "asyncio.Future[Any]") -> None:
@@ -175,9 +246,13 @@ def _retrieve_exception(publish: "asyncio.Future[Any]") -> None:
 
 
 def _queue_full(address: str) -> ServiceUnavailableError:
-    # With publisher confirms, a full queue (max-length, overflow reject-publish) nacks the message.
+    # With publisher confirms, a full queue (max-length, overflow reject-publish) nacks the message; so
+    # does a quorum queue that is electing a leader, to a channel that began publishing meanwhile.
     return ServiceUnavailableError(
-        "rabbitmq", address, "the task queue is full, RabbitMQ refused the task", refused=True
+        "rabbitmq",
+        address,
+        "the task queue is full (or, on a cluster, electing a leader): RabbitMQ refused the task",
+        refused=True,
     )
 
 

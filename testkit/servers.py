@@ -1,4 +1,5 @@
-"""A RabbitMQ node and a Redis server of the test's own, so they can be stopped and started at will.
+"""RabbitMQ nodes (one, or a cluster of them) and a Redis server of a test's or the bench's own, so they
+can be killed, stopped and started at will.
 
 The machine's shared RabbitMQ and Redis serve everyone else and are never restarted. These run from the
 Debian packages' binaries on free loopback ports, with all their state in a temporary folder, and are
@@ -11,6 +12,7 @@ import signal
 import socket
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +20,7 @@ from uuid import uuid4
 
 from redis import Redis
 
-from taskgate_contracts import Registry
-from taskgate_contracts.builtin import PROCESS
 from testkit.infrastructure import HOST
-
-#: The faults are scored on the process type's queue: the stacks here are shaped for, and host, it alone.
-CHAOS_TYPES = Registry.of([PROCESS])
 
 #: The Debian package's scripts themselves: /usr/sbin/rabbitmq-server would `su` to the rabbitmq user,
 #: which could not write to our folder, and reads /etc/rabbitmq/rabbitmq-env.conf's node name.
@@ -41,7 +38,7 @@ class ServerError(RuntimeError):
     """An own server would not start or stop; the message carries its log."""
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
     """`count` distinct loopback ports in `_PORT_RANGE` that nothing listens on now."""
     ports: list[int] = []
     candidate = _PORT_RANGE[0] + int(uuid4().int % (_PORT_RANGE[1] - _PORT_RANGE[0] - 100))
@@ -57,19 +54,21 @@ def _tail(path: Path, chars: int = 4000) -> str:
     return path.read_text(errors="replace")[-chars:] if path.exists() else "(no log)"
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def wait_for_port(
+    port: int, process: subprocess.Popen[bytes], log: Path, timeout: float, address: str = HOST
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         with socket.socket() as probe:
             probe.settimeout(1.0)
-            if probe.connect_ex((HOST, port)) == 0:
+            if probe.connect_ex((address, port)) == 0:
                 return
         if process.poll() is not None or time.monotonic() > deadline:
-            raise ServerError(f"nothing listens on {HOST}:{port}\n{_tail(log)}")
+            raise ServerError(f"nothing listens on {address}:{port}\n{_tail(log)}")
         time.sleep(0.1)
 
 
-def _stop_group(process: subprocess.Popen[bytes], timeout: float) -> None:
+def stop_group(process: subprocess.Popen[bytes], timeout: float) -> None:
     """SIGTERM the process, wait for it, then SIGKILL whatever of its group is left."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -82,21 +81,25 @@ def _stop_group(process: subprocess.Popen[bytes], timeout: float) -> None:
 
 @dataclass
 class OwnRedis:
-    """A redis-server on a free port that writes every command to its append-only file before answering,
-    so a restart loses nothing it acknowledged, as a production Redis with persistence would."""
+    """A redis-server on a free port. By default it writes every command to its append-only file before
+    answering, so a restart loses nothing it acknowledged, as a production Redis with persistence would;
+    `durable=False` keeps nothing on disk, as the machine's Redis the bench compares with."""
 
     folder: Path
-    port: int = field(default_factory=lambda: _free_ports(1)[0])
+    port: int = field(default_factory=lambda: free_ports(1)[0])
     #: When set, clients must authenticate with it (`requirepass`); the URL carries it.
     password: str | None = None
     process: subprocess.Popen[bytes] | None = None
+    #: The address it listens on.
+    address: str = HOST
+    durable: bool = True
     #: More of redis-server's options (`--replicaof host port`).
     options: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
         credentials = f":{self.password}@" if self.password else ""
-        return f"redis://{credentials}{HOST}:{self.port}/0"
+        return f"redis://{credentials}{self.address}:{self.port}/0"
 
     @property
     def log(self) -> Path:
@@ -107,8 +110,11 @@ class OwnRedis:
             raise ServerError(f"{_REDIS_SERVER} is not installed: apt-get install redis-server")
         args = [
             _REDIS_SERVER,
-            *("--bind", HOST, "--port", str(self.port), "--dir", str(self.folder)),
-            *("--appendonly", "yes", "--appendfsync", "always", "--save", ""),
+            *("--bind", self.address, "--port", str(self.port), "--dir", str(self.folder)),
+            *(("--appendonly", "yes", "--appendfsync", "always") if self.durable else ("--appendonly", "no")),
+            *("--save", ""),
+            # It listens on one address of the test's own only, which a namespace of the test's may use.
+            *("--protected-mode", "no"),
             *(("--requirepass", self.password) if self.password else ()),
             *self.options,
         ]
@@ -116,11 +122,11 @@ class OwnRedis:
             self.process = subprocess.Popen(
                 args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-        _wait_for_port(self.port, self.process, self.log, timeout=15.0)
+        wait_for_port(self.port, self.process, self.log, timeout=15.0, address=self.address)
 
     def stop(self) -> None:
         if self.process is not None:
-            _stop_group(self.process, timeout=_STOP_TIMEOUT)
+            stop_group(self.process, timeout=_STOP_TIMEOUT)
             self.process = None
 
     def kill(self) -> None:
@@ -129,6 +135,13 @@ class OwnRedis:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
             self.process = None
+
+    def __enter__(self) -> "OwnRedis":
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
 
 
 @dataclass
@@ -146,7 +159,7 @@ class OwnSentinels:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        master_port, replica_port, *self.sentinel_ports = _free_ports(5)
+        master_port, replica_port, *self.sentinel_ports = free_ports(5)
         # What a production Redis with persistence runs: the append-only file synced once a second.
         persistence = ("--appendfsync", "everysec")
         self.master = OwnRedis(self._subfolder("master"), master_port, options=persistence)
@@ -195,7 +208,7 @@ class OwnSentinels:
                     start_new_session=True,
                 )
             self.processes.append(process)
-            _wait_for_port(port, process, log, timeout=15.0)
+            wait_for_port(port, process, log, timeout=15.0)
 
     def _wait_in_sync(self) -> None:
         """Until the replica holds the master's data (its first, full synchronisation takes seconds): a
@@ -209,7 +222,7 @@ class OwnSentinels:
 
     def stop(self) -> None:
         for process in self.processes:
-            _stop_group(process, timeout=_STOP_TIMEOUT)
+            stop_group(process, timeout=_STOP_TIMEOUT)
         self.processes.clear()
         self.master.stop()
         self.replica.stop()
@@ -222,7 +235,10 @@ class OwnSentinels:
 
 @dataclass
 class OwnRabbitMQ:
-    """A RabbitMQ node of its own (node name, ports, database and logs in `folder`), with management."""
+    """A RabbitMQ node of its own (node name, ports, database and logs in `folder`), with management.
+
+    Nodes meant to form a cluster share `home`, where the Erlang cookie that lets them talk is kept.
+    """
 
     folder: Path
     node: str = field(default_factory=lambda: f"tgchaos-{uuid4().hex[:8]}@localhost")
@@ -233,6 +249,11 @@ class OwnRabbitMQ:
     management_port: int = 0
     dist_port: int = 0
     prometheus_port: int = 0
+    home: Path | None = None
+    #: The address AMQP and the management API listen on.
+    address: str = HOST
+    #: Lines added to rabbitmq.conf (`heartbeat = 5`).
+    config: tuple[str, ...] = ()
 
     @property
     def log(self) -> Path:
@@ -240,15 +261,30 @@ class OwnRabbitMQ:
 
     @property
     def management_url(self) -> str:
-        return f"http://{HOST}:{self.management_port}"
+        return f"http://{self.address}:{self.management_port}"
+
+    @property
+    def short_name(self) -> str:
+        """The node name without its host, for ledgers and logs."""
+        return self.node.partition("@")[0]
+
+    @property
+    def amqp_address(self) -> str:
+        return f"{self.address}:{self.amqp_port}"
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def start(self) -> None:
         """Boot the node; on first boot the ports are chosen, and kept for every restart after."""
         if not (_RABBITMQ_BIN / "rabbitmq-server").exists():
             raise ServerError(f"no RabbitMQ in {_RABBITMQ_BIN}: apt-get install rabbitmq-server")
         if not self.amqp_port:
-            self.amqp_port, self.management_port, self.dist_port, self.prometheus_port = _free_ports(4)
+            self.amqp_port, self.management_port, self.dist_port, self.prometheus_port = free_ports(4)
             self._configure()
+        # Left behind by a node that was killed: `rabbitmqctl wait` would watch its dead PID.
+        self._pid_file.unlink(missing_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(_RABBITMQ_BIN / "rabbitmq-server")],
@@ -262,7 +298,7 @@ class OwnRabbitMQ:
         if waited.returncode != 0:
             self.stop()
             raise ServerError(f"RabbitMQ node {self.node} did not boot: {waited.stdout!r}\n{_tail(self.log)}")
-        _wait_for_port(self.amqp_port, self.process, self.log, timeout=_BOOT_TIMEOUT)
+        wait_for_port(self.amqp_port, self.process, self.log, timeout=_BOOT_TIMEOUT, address=self.address)
 
     def stop(self) -> None:
         """Stop the node the way an operator does (`rabbitmqctl stop`); kill it if that fails."""
@@ -270,8 +306,23 @@ class OwnRabbitMQ:
             return
         if self.process.poll() is None:
             self._ctl("stop", str(self._pid_file))
-        _stop_group(self.process, timeout=_STOP_TIMEOUT)
+        stop_group(self.process, timeout=_STOP_TIMEOUT)
         self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL the node (the Erlang VM and all it started), as a machine dying would."""
+        if self.process is not None:
+            with suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            self.process = None
+
+    def join(self, seed: "OwnRabbitMQ") -> None:
+        """Make this running node a member of `seed`'s cluster (its own data is reset)."""
+        for args in (("stop_app",), ("reset",), ("join_cluster", seed.node), ("start_app",)):
+            done = self._ctl(*args)
+            if done.returncode != 0:
+                raise ServerError(f"rabbitmqctl {' '.join(args)} on {self.node}: {done.stdout}{done.stderr}")
 
     def remove(self) -> None:
         self.stop()
@@ -285,24 +336,24 @@ class OwnRabbitMQ:
         (self.folder / "rabbitmq-env.conf").write_text("")
         plugins = "rabbitmq_management, rabbitmq_prometheus" if self.prometheus else "rabbitmq_management"
         (self.folder / "enabled_plugins").write_text(f"[{plugins}].\n")
-        conf = f"management.tcp.ip = {HOST}\nmanagement.tcp.port = {self.management_port}\n"
+        lines = [f"management.tcp.ip = {self.address}", f"management.tcp.port = {self.management_port}"]
         if self.prometheus:  # a setting of a plugin that is not enabled stops the node at boot
-            conf += f"prometheus.tcp.ip = {HOST}\nprometheus.tcp.port = {self.prometheus_port}\n"
-        (self.folder / "rabbitmq.conf").write_text(conf)
+            lines += [f"prometheus.tcp.ip = {self.address}", f"prometheus.tcp.port = {self.prometheus_port}"]
+        (self.folder / "rabbitmq.conf").write_text("\n".join([*lines, *self.config, ""]))
 
     def _env(self) -> dict[str, str]:
         folder = self.folder
         return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             # The Erlang cookie the node and rabbitmqctl share lives in HOME.
-            "HOME": str(folder),
+            "HOME": str(self.home or folder),
             "LANG": "C.UTF-8",
             # An empty env file instead of /etc/rabbitmq/rabbitmq-env.conf, which names the shared node.
             "RABBITMQ_CONF_ENV_FILE": str(folder / "rabbitmq-env.conf"),
             "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq.conf"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
             "RABBITMQ_NODENAME": self.node,
-            "RABBITMQ_NODE_IP_ADDRESS": HOST,
+            "RABBITMQ_NODE_IP_ADDRESS": self.address,
             "RABBITMQ_NODE_PORT": str(self.amqp_port),
             "RABBITMQ_DIST_PORT": str(self.dist_port),
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
@@ -321,3 +372,53 @@ class OwnRabbitMQ:
             timeout=_BOOT_TIMEOUT + 30,
             check=False,
         )
+
+
+@dataclass
+class OwnRabbitCluster:
+    """Nodes of one RabbitMQ cluster of the test's own, each with its ports and data, sharing a cookie."""
+
+    nodes: list[OwnRabbitMQ]
+
+    @classmethod
+    def in_folder(cls, folder: Path, size: int, config: tuple[str, ...] = ()) -> "OwnRabbitCluster":
+        name = f"tgcluster-{uuid4().hex[:6]}"
+        home = folder / "home"
+        home.mkdir(parents=True)
+        nodes = []
+        for index in range(1, size + 1):
+            (folder / f"node{index}").mkdir()
+            node = f"{name}-{index}@localhost"
+            nodes.append(OwnRabbitMQ(folder / f"node{index}", node=node, home=home, config=config))
+        return cls(nodes)
+
+    def start(self) -> None:
+        """Boot every node, then join the others to the first."""
+        seed, *others = self.nodes
+        seed.start()  # first, so it writes the cookie the others read
+        with ThreadPoolExecutor(len(others)) as booting:
+            list(booting.map(OwnRabbitMQ.start, others))
+        for node in others:
+            node.join(seed)
+
+    def remove(self) -> None:
+        for node in self.nodes:
+            node.remove()
+
+    @property
+    def hosts(self) -> list[str]:
+        """Every node's AMQP address, in order."""
+        return [node.amqp_address for node in self.nodes]
+
+    def hosts_from(self, first: OwnRabbitMQ) -> str:
+        """RABBITMQ_HOSTS listing `first`, then the nodes after it: a client that connects to it."""
+        at = self.nodes.index(first)
+        return ",".join(self.hosts[at:] + self.hosts[:at])
+
+    def management_urls(self) -> list[str]:
+        """The management API of each running node."""
+        return [node.management_url for node in self.nodes if node.running]
+
+    def by_name(self, name: str) -> OwnRabbitMQ:
+        (node,) = (node for node in self.nodes if node.node == name)
+        return node
