@@ -81,7 +81,9 @@ class RedisClients:
         await self.commands.aclose()
         await self.subscriber.aclose()
         if self.sentinel is not None:
-            await self.sentinel.aclose()
+            # Each sentinel's own client: Sentinel.aclose() came only in redis 8, and the api allows 5.
+            for sentinel in self.sentinel.sentinels:
+                await sentinel.aclose()
 
 
 def connect(settings: ApiSettings) -> RedisClients:

@@ -41,6 +41,19 @@ _COMMAND_LINE_ERROR: type[Exception] = next(
 )
 
 
+class QueueTypeChoice(StrEnum):
+    """RABBITMQ_QUEUE_TYPE's values as an option's choices (typer reads a Literal only from 0.19)."""
+
+    CLASSIC = "classic"
+    QUORUM = "quorum"
+
+
+_QUEUE_TYPES: dict[QueueTypeChoice, QueueType] = {
+    QueueTypeChoice.CLASSIC: "classic",
+    QueueTypeChoice.QUORUM: "quorum",
+}
+
+
 class LogLevel(StrEnum):
     DEBUG = "debug"
     INFO = "info"
@@ -128,13 +141,14 @@ def rabbitmq_render(
     out: Annotated[Path, typer.Option(help="Folder to write the files into.")],
     vhost: Annotated[str, typer.Option(help="The vhost the definitions declare.")] = DEFAULT_VHOST,
     queue_type: Annotated[
-        QueueType, typer.Option(help="Task queues' type, as RABBITMQ_QUEUE_TYPE sets it for the services.")
-    ] = "classic",
+        QueueTypeChoice,
+        typer.Option(help="Task queues' type, as RABBITMQ_QUEUE_TYPE sets it for the services."),
+    ] = QueueTypeChoice.CLASSIC,
 ) -> None:
     """Write rabbitmq.conf, enabled_plugins and definitions.json (no secrets in them)."""
     registry = registry_or_exit()
     try:
-        written = render(out, vhost, registry, queue_type)
+        written = render(out, vhost, registry, _QUEUE_TYPES[queue_type])
     except OSError as error:
         fail(f"--out {out}: cannot write there: {error.strerror or error}", code=2)
     for path in written:
