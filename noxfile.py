@@ -195,8 +195,11 @@ def wheels(session: nox.Session) -> None:
 
 @nox.session
 def compat(session: nox.Session) -> None:
-    """The contract against every released snapshot; then old and new api and worker together, end to end."""
-    session.install("uv", "packaging", "httpx", "redis", *TEST_TOOLS, package_dir("contracts"))
+    """The contract and the api's OpenAPI document against every released snapshot; then old and new api and
+    worker together, end to end."""
+    session.install(
+        "uv", "packaging", "httpx", "redis", *TEST_TOOLS, package_dir("contracts"), package_dir("api")
+    )
     session.run("python", "-m", "release.compat")
     session.run("pytest", "release/tests")
     require_services(session)
@@ -208,7 +211,8 @@ def release(session: nox.Session) -> None:
     """Dry run of one package's release (`nox -s release -- api`): build, check, print the tag."""
     if len(session.posargs) != 1:
         session.error("name the package: nox -s release -- <contracts|api|worker|ops>")
-    session.install("uv", "twine", "packaging", package_dir("contracts"))
+    # contracts and the api: their snapshots are checked against the contract and document they make.
+    session.install("uv", "twine", "packaging", package_dir("contracts"), package_dir("api"))
     session.run("python", "-m", "release.dryrun", session.posargs[0], session.create_tmp())
 
 
