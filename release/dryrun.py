@@ -23,6 +23,7 @@ from release import gitrefs
 from release.build import Built, build
 from release.project import (
     OPENAPI_SNAPSHOTS,
+    PACKAGES,
     ROOT,
     SNAPSHOTS,
     Package,
@@ -132,7 +133,7 @@ def _metadata_problems(built: Built, version: str) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if len(args) != 2:
-        print("usage: python -m release.dryrun <contracts|api|worker|ops> WORKDIR", file=sys.stderr)
+        print(f"usage: python -m release.dryrun <{'|'.join(PACKAGES)}> WORKDIR", file=sys.stderr)
         return 2
     try:
         plan = dry_run(Package(args[0]), Path(args[1]).resolve())
