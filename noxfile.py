@@ -76,9 +76,10 @@ def require_programs(session: nox.Session, **packages: str) -> None:
         session.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, external=True)
 
 
-#: What the end-to-end tests drive beside the services: Prometheus (test_watching) and Chromium
-#: (test_docs_page), the Debian packages.
-E2E_PROGRAMS = {"prometheus": "prometheus", "chromium": "chromium"}
+#: What the end-to-end tests drive beside the services: Prometheus (test_watching), Chromium
+#: (test_docs_page) and Node.js with npm (test_typescript_client: it runs `npm ci` from
+#: tests/typescript/package-lock.json), the Debian packages.
+E2E_PROGRAMS = {"prometheus": "prometheus", "chromium": "chromium", "node": "nodejs", "npm": "npm"}
 #: Python packages the end-to-end tests need beside the stack: clients of the services, the browser
 #: driver, the OTLP receiver's messages, YAML for Prometheus's configuration.
 E2E_TOOLS = (*GROUPS["stack"], *GROUPS["e2e"])
