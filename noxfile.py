@@ -3,6 +3,7 @@ wheels and compat."""
 
 import os
 import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -144,6 +145,23 @@ def tests(session: nox.Session, package: str) -> None:
         require_programs(session, promtool="prometheus")
     # Exit code 5 (nothing collected) stays a failure: an empty suite must never pass.
     session.run("pytest", str(Path("packages", package, "tests")), *session.posargs)
+    if package == "ops":
+        compose_config(session)
+
+
+def compose_config(session: nox.Session) -> None:
+    """`docker compose config` over docker-compose.yml with .env.example's values, where the docker CLI has
+    its Compose plugin (it needs no engine); elsewhere the static checks of the ops tests stand alone."""
+    docker = shutil.which("docker")
+    plugin = (
+        docker is not None
+        and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    )
+    if not plugin:
+        session.log("docker compose is not installed here: docker-compose.yml is checked statically only")
+        return
+    options = ["--env-file", ".env.example", "--profile", "monitoring"]
+    session.run("docker", "compose", *options, "config", "--quiet", external=True)
 
 
 @nox.session
