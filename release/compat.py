@@ -39,7 +39,7 @@ class Surface:
     current: Any
     snapshots: dict[str, Any]
     diff: Callable[[Any, Any], list[Break]]
-    #: The module whose `--out` writes the snapshot of the current version, and the folder it goes in.
+    #: The command whose `--out` writes the snapshot of the current version, and the folder it goes in.
     writer: str
     folder: Path
     #: Where the current one comes from (the installed package's folder).
@@ -47,7 +47,7 @@ class Surface:
 
     @property
     def rewrite(self) -> str:
-        return f"python -m {self.writer} --out {self.folder}"
+        return f"{self.writer} --out {self.folder}"
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def contracts_surface(folder: Path) -> Surface:
         schemas.export(),
         released(folder, schemas.read),
         schema_diff.breaking_changes,
-        "taskgate_contracts.schemas",
+        "python -m taskgate_contracts.schemas",
         SNAPSHOTS,
         origin=str(Path(taskgate_contracts.__file__).parent),
     )
@@ -132,7 +132,8 @@ def api_surface(folder: Path) -> Surface:
         openapi.canonical_document(),
         released(folder, openapi.read),
         openapi_diff.breaking_changes,
-        "taskgate_api.openapi",
+        # With the locked FastAPI and pydantic, which the document's wording depends on.
+        "uv run --frozen python -m taskgate_api.openapi",
         OPENAPI_SNAPSHOTS,
         origin=str(Path(taskgate_api.__file__).parent),
     )

@@ -88,7 +88,8 @@ def contract_problems(version: str, repo: Path) -> list[str]:
 def document_problems(version: str, repo: Path) -> list[str]:
     """For the api: the committed snapshot of `version` must be the OpenAPI document being released."""
     differences = openapi.snapshot_differences(repo / OPENAPI_SNAPSHOTS, version)
-    return _snapshot_problems(differences, f"python -m taskgate_api.openapi --out {OPENAPI_SNAPSHOTS}")
+    command = f"uv run --frozen python -m taskgate_api.openapi --out {OPENAPI_SNAPSHOTS}"
+    return _snapshot_problems(differences, command)
 
 
 def _snapshot_problems(differences: list[str], command: str) -> list[str]:

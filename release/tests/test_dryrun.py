@@ -60,7 +60,7 @@ def test_contracts_are_released_only_with_their_snapshot(tmp_path: Path) -> None
 def test_the_api_is_released_only_with_its_openapi_snapshot(tmp_path: Path) -> None:
     problems = document_problems("0.3.0", tmp_path)
     assert problems[0] == f"no snapshot of 0.3.0 in {tmp_path / OPENAPI_SNAPSHOTS}"
-    assert "python -m taskgate_api.openapi --out packages/api/openapi" in problems[1]
+    assert "uv run --frozen python -m taskgate_api.openapi --out packages/api/openapi" in problems[1]
 
     path = openapi.write(tmp_path / OPENAPI_SNAPSHOTS, "0.3.0")
     assert document_problems("0.3.0", tmp_path) == []
