@@ -3,6 +3,7 @@ k8s, wheels and compat."""
 
 import os
 import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -23,11 +24,13 @@ nox.options.sessions = [
 ]
 
 ROOT = Path(__file__).parent
+#: The workspace's dependency groups (pyproject.toml): the test tools, locked with the packages in uv.lock.
+GROUPS: dict[str, list[str]] = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
 #: Every folder under packages/ that holds a package: a new one is tested, linted and typed at once.
 PACKAGES = tuple(sorted(path.parent.name for path in (ROOT / "packages").glob("*/pyproject.toml")))
 #: A team's own task type, added by entry points alone; the end-to-end tests drive it over HTTP.
 EXAMPLE_PLUGIN = str(ROOT / "examples" / "wordcount")
-TEST_TOOLS = ("pytest>=8", "pytest-asyncio>=0.24")
+TEST_TOOLS = tuple(GROUPS["test"])
 #: What the Kubernetes manifests' checks install beside the packages, pinned: they decide what is valid.
 K8S_REQUIREMENTS = str(ROOT / "deploy" / "k8s" / "tests" / "requirements.txt")
 
@@ -75,12 +78,27 @@ def require_programs(session: nox.Session, **packages: str) -> None:
         session.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, external=True)
 
 
-#: What the end-to-end tests drive beside the services: Prometheus (test_watching) and Chromium
-#: (test_docs_page), the Debian packages.
-E2E_PROGRAMS = {"prometheus": "prometheus", "chromium": "chromium"}
-#: Python packages the end-to-end tests need beside the stack: the browser driver, the OTLP receiver's
-#: messages, YAML for Prometheus's configuration.
-E2E_TOOLS = ("httpx", "redis", "packaging", "schemathesis", "playwright", "opentelemetry-proto", "pyyaml")
+#: What the end-to-end tests drive beside the services: Prometheus (test_watching), Chromium
+#: (test_docs_page) and Node.js with npm (test_typescript_client: it runs `npm ci` from
+#: tests/typescript/package-lock.json), the Debian packages.
+E2E_PROGRAMS = {"prometheus": "prometheus", "chromium": "chromium", "node": "nodejs", "npm": "npm"}
+#: Python packages the end-to-end tests need beside the stack: clients of the services, the browser
+#: driver, the OTLP receiver's messages, YAML for Prometheus's configuration.
+E2E_TOOLS = (*GROUPS["stack"], *GROUPS["e2e"])
+
+
+def install_locked(session: nox.Session, packages: list[str], *groups: str) -> None:
+    """The dependencies of the whole stack and of the dependency groups named, at the versions uv.lock pins,
+    hashes checked: what the images ship is what the end-to-end sessions test. Then `packages` themselves
+    (the example plug-in needs nothing the lock lacks), without resolving anything again."""
+    session.install("uv")
+    requirements = Path(session.create_tmp()) / "locked.txt"
+    options = [f"--group={group}" for group in groups]
+    # --frozen: a stale lock is `nox -s lint`'s to report; here it is used as committed.
+    export = ["uv", "export", "--frozen", "--no-emit-workspace", "--no-default-groups", *options]
+    session.run(*export, "--quiet", "--output-file", str(requirements))
+    session.install("--require-hashes", "-r", str(requirements))
+    session.install("--no-deps", *packages)
 
 
 def install_all_editable(session: nox.Session) -> None:
@@ -91,11 +109,15 @@ def install_all_editable(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Ruff lint and format checks, and the package boundaries with import-linter."""
-    session.install("ruff", "import-linter", *[package_dir(name) for name in PACKAGES])
+    """Ruff lint and format checks, the package boundaries with import-linter, and uv.lock up to date with
+    the pyproject files."""
+    session.install("ruff", "import-linter", "uv", *[package_dir(name) for name in PACKAGES])
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("lint-imports")
+    # Fails when a pyproject.toml changed a dependency without `uv lock`: the images and the end-to-end
+    # sessions install from the lock.
+    session.run("uv", "lock", "--check")
 
 
 @nox.session
@@ -124,6 +146,23 @@ def tests(session: nox.Session, package: str) -> None:
         require_programs(session, promtool="prometheus")
     # Exit code 5 (nothing collected) stays a failure: an empty suite must never pass.
     session.run("pytest", str(Path("packages", package, "tests")), *session.posargs)
+    if package == "ops":
+        compose_config(session)
+
+
+def compose_config(session: nox.Session) -> None:
+    """`docker compose config` over docker-compose.yml with .env.example's values, where the docker CLI has
+    its Compose plugin (it needs no engine); elsewhere the static checks of the ops tests stand alone."""
+    docker = shutil.which("docker")
+    plugin = (
+        docker is not None
+        and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    )
+    if not plugin:
+        session.log("docker compose is not installed here: docker-compose.yml is checked statically only")
+        return
+    options = ["--env-file", ".env.example", "--profile", "monitoring"]
+    session.run("docker", "compose", *options, "config", "--quiet", external=True)
 
 
 @nox.session
@@ -142,7 +181,7 @@ def lowest(session: nox.Session, package: str) -> None:
 def integration(session: nox.Session) -> None:
     """The real worker and api as processes on this machine's RabbitMQ and Redis, over HTTP."""
     require_programs(session, **E2E_PROGRAMS)
-    session.install(*whole_stack(), *TEST_TOOLS, *E2E_TOOLS)
+    install_locked(session, whole_stack(), "test", "stack", "e2e")
     # The example plug-in's own tests first: a team's suite, run against its installed package.
     session.run("pytest", str(Path(EXAMPLE_PLUGIN, "tests")))
     session.run("pytest", "tests", "--ignore=tests/chaos", *session.posargs)
@@ -151,7 +190,7 @@ def integration(session: nox.Session) -> None:
 @nox.session
 def chaos(session: nox.Session) -> None:
     """Faults on the real processes: kill -9, RabbitMQ and Redis restarts, a full queue, SIGTERM, poison."""
-    session.install(*[package_dir(name) for name in PACKAGES], *TEST_TOOLS, "httpx", "redis")
+    install_locked(session, [with_extras(name) for name in PACKAGES], "test", "stack")
     session.run("pytest", "tests/chaos", f"--ignore={CLUSTER_SCENARIOS}", *session.posargs)
 
 
@@ -167,7 +206,7 @@ def cluster(session: nox.Session) -> None:
     if shutil.which("haproxy") is None:
         session.run("apt-get", "update", "-qq", external=True)
         session.run("apt-get", "install", "-y", "-qq", "haproxy", external=True)
-    session.install(*[package_dir(name) for name in PACKAGES], *TEST_TOOLS, "httpx", "redis")
+    install_locked(session, [with_extras(name) for name in PACKAGES], "test", "stack")
     session.run("pytest", CLUSTER_SCENARIOS, *session.posargs)
 
 
@@ -212,8 +251,11 @@ def wheels(session: nox.Session) -> None:
 
 @nox.session
 def compat(session: nox.Session) -> None:
-    """The contract against every released snapshot; then old and new api and worker together, end to end."""
-    session.install("uv", "packaging", "httpx", "redis", *TEST_TOOLS, package_dir("contracts"))
+    """The contract and the api's OpenAPI document against every released snapshot; then old and new api and
+    worker together, end to end."""
+    # From the lock: the OpenAPI document is compared as the shipped FastAPI and pydantic write it.
+    install_locked(session, [package_dir("contracts"), package_dir("api")], "test", "stack")
+    session.install("packaging")
     session.run("python", "-m", "release.compat")
     session.run("pytest", "release/tests")
     require_services(session)
@@ -224,8 +266,11 @@ def compat(session: nox.Session) -> None:
 def release(session: nox.Session) -> None:
     """Dry run of one package's release (`nox -s release -- api`): build, check, print the tag."""
     if len(session.posargs) != 1:
-        session.error("name the package: nox -s release -- <contracts|api|worker|ops>")
-    session.install("uv", "twine", "packaging", package_dir("contracts"))
+        session.error(f"name the package: nox -s release -- <{'|'.join(PACKAGES)}>")
+    # contracts and the api, from the lock: their snapshots are checked against the contract and the document
+    # they make, as the shipped versions of pydantic and FastAPI write them.
+    install_locked(session, [package_dir("contracts"), package_dir("api")])
+    session.install("twine", "packaging")
     session.run("python", "-m", "release.dryrun", session.posargs[0], session.create_tmp())
 
 

@@ -4,8 +4,9 @@
 
 Builds the sdist and the wheel, checks their metadata (`twine check --strict`, the version, and that
 sibling packages are required through a bounded range, never pinned), that CHANGELOG.md has an entry for
-the version, that the tag does not exist yet and, for contracts, that the committed snapshot of the version
-is the contract being released; then prints the tag it would create.
+the version, that the tag does not exist yet and, for contracts and the api, that the committed snapshot of
+the version is what is being released (the contract's JSON Schemas, the api's canonical OpenAPI document);
+then prints the tag it would create.
 """
 
 import sys
@@ -20,8 +21,19 @@ from packaging.requirements import Requirement
 
 from release import gitrefs
 from release.build import Built, build
-from release.project import ROOT, SNAPSHOTS, Package, ReleaseError, changelog_heading, parse_version, run
-from taskgate_contracts.schemas import snapshot_differences
+from release.project import (
+    OPENAPI_SNAPSHOTS,
+    PACKAGES,
+    ROOT,
+    SNAPSHOTS,
+    Package,
+    ReleaseError,
+    changelog_heading,
+    parse_version,
+    run,
+)
+from taskgate_api import openapi
+from taskgate_contracts import schemas
 
 
 @dataclass
@@ -69,10 +81,20 @@ def changelog_problems(package: Package, version: str, repo: Path) -> tuple[list
 
 def contract_problems(version: str, repo: Path) -> list[str]:
     """For contracts: the committed snapshot of `version` must be the contract being released."""
-    differences = snapshot_differences(repo / SNAPSHOTS, version)
+    differences = schemas.snapshot_differences(repo / SNAPSHOTS, version)
+    return _snapshot_problems(differences, f"python -m taskgate_contracts.schemas --out {SNAPSHOTS}")
+
+
+def document_problems(version: str, repo: Path) -> list[str]:
+    """For the api: the committed snapshot of `version` must be the OpenAPI document being released."""
+    differences = openapi.snapshot_differences(repo / OPENAPI_SNAPSHOTS, version)
+    command = f"uv run --frozen python -m taskgate_api.openapi --out {OPENAPI_SNAPSHOTS}"
+    return _snapshot_problems(differences, command)
+
+
+def _snapshot_problems(differences: list[str], command: str) -> list[str]:
     if differences:
-        fix = f"python -m taskgate_contracts.schemas --out {SNAPSHOTS}, then commit it"
-        return [*differences, f"write the snapshot of the release: {fix}"]
+        return [*differences, f"write the snapshot of the release: {command}, then commit it"]
     return []
 
 
@@ -90,6 +112,8 @@ def dry_run(package: Package, work: Path, repo: Path = ROOT) -> Plan:
     plan.notes += notes
     if package.name == "contracts":
         plan.problems += contract_problems(plan.version, repo)
+    if package.name == "api":
+        plan.problems += document_problems(plan.version, repo)
     if gitrefs.git(repo, "status", "--porcelain", "--", str(package.folder)).strip():
         plan.notes.append(f"{package.folder} has uncommitted changes: the tag marks the commit, not them")
     return plan
@@ -110,7 +134,7 @@ def _metadata_problems(built: Built, version: str) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if len(args) != 2:
-        print("usage: python -m release.dryrun <contracts|api|worker|ops> WORKDIR", file=sys.stderr)
+        print(f"usage: python -m release.dryrun <{'|'.join(PACKAGES)}> WORKDIR", file=sys.stderr)
         return 2
     try:
         plan = dry_run(Package(args[0]), Path(args[1]).resolve())

@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = tuple(sorted(path.parent.name for path in (ROOT / "packages").glob("*/pyproject.toml")))
 #: Where contracts keeps one JSON Schema snapshot per released version.
 SNAPSHOTS = Path("packages", "contracts", "schemas")
+#: Where the api keeps its OpenAPI document, one `<version>.json` per released version.
+OPENAPI_SNAPSHOTS = Path("packages", "api", "openapi")
 
 _VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.MULTILINE)
 

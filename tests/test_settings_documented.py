@@ -5,6 +5,7 @@ them true."""
 import re
 from pathlib import Path
 
+import yaml
 from pydantic_settings import BaseSettings
 
 from taskgate_api.__main__ import WORKERS_SETTING
@@ -65,8 +66,11 @@ def env_example() -> set[str]:
 
 
 def compose_only() -> set[str]:
-    """What docker-compose.yml itself reads from `.env` and no process does (the Redis password…)."""
-    used = set(re.findall(r"\$\{([A-Z0-9_]+)", (ROOT / "docker-compose.yml").read_text(encoding="utf-8")))
+    """What docker-compose.yml itself reads from `.env` and no process does (the address it publishes ports
+    on, Grafana's password…): the variables it interpolates, and those its secrets are made of."""
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    secrets = yaml.safe_load(text)["secrets"].values()
+    used = set(re.findall(r"\$\{([A-Z0-9_]+)", text)) | {secret["environment"] for secret in secrets}
     return used - set(read_settings())
 
 

@@ -4,12 +4,19 @@
 # an existing user gets its password, tag and permissions set anew.
 #
 # Environment: RABBITMQ_NODE (e.g. rabbit@rabbitmq), RABBITMQ_DEFAULT_USER, RABBITMQ_DEFAULT_PASS,
-# RABBITMQ_VHOST. rabbitmqctl reaches the node with the Erlang cookie in $HOME/.erlang.cookie.
+# RABBITMQ_VHOST. Like the services, the password may instead be the file $SECRETS_DIR/RABBITMQ_DEFAULT_PASS
+# (SECRETS_DIR: /run/secrets, where compose's `secrets:` puts it). rabbitmqctl reaches the node with the
+# Erlang cookie in $HOME/.erlang.cookie.
 set -eu
+
+secret="${SECRETS_DIR:-/run/secrets}/RABBITMQ_DEFAULT_PASS"
+if [ -z "${RABBITMQ_DEFAULT_PASS:-}" ] && [ -r "$secret" ]; then
+    RABBITMQ_DEFAULT_PASS=$(cat "$secret")
+fi
 
 : "${RABBITMQ_NODE:?set RABBITMQ_NODE, e.g. rabbit@rabbitmq}"
 : "${RABBITMQ_DEFAULT_USER:?set RABBITMQ_DEFAULT_USER}"
-: "${RABBITMQ_DEFAULT_PASS:?set RABBITMQ_DEFAULT_PASS}"
+: "${RABBITMQ_DEFAULT_PASS:?set RABBITMQ_DEFAULT_PASS, or write it to $secret}"
 : "${RABBITMQ_VHOST:?set RABBITMQ_VHOST}"
 
 ctl() {

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from release.dryrun import changelog_problems, contract_problems, sibling_problems
-from release.project import SNAPSHOTS, Package
+from release.dryrun import changelog_problems, contract_problems, document_problems, sibling_problems
+from release.project import OPENAPI_SNAPSHOTS, SNAPSHOTS, Package
+from taskgate_api import openapi
 from taskgate_contracts.schemas import write
 
 
@@ -54,3 +55,18 @@ def test_contracts_are_released_only_with_their_snapshot(tmp_path: Path) -> None
 
     write(tmp_path / SNAPSHOTS, "0.1.0")
     assert contract_problems("0.1.0", tmp_path) == []
+
+
+def test_the_api_is_released_only_with_its_openapi_snapshot(tmp_path: Path) -> None:
+    problems = document_problems("0.3.0", tmp_path)
+    assert problems[0] == f"no snapshot of 0.3.0 in {tmp_path / OPENAPI_SNAPSHOTS}"
+    assert "uv run --frozen python -m taskgate_api.openapi --out packages/api/openapi" in problems[1]
+
+    path = openapi.write(tmp_path / OPENAPI_SNAPSHOTS, "0.3.0")
+    assert document_problems("0.3.0", tmp_path) == []
+
+    # A snapshot written before the last change of the document: an answer it no longer has.
+    stale = openapi.read(path)
+    stale["paths"]["/healthz"]["get"]["responses"]["204"] = {"description": "gone since"}
+    path.write_text(openapi.dumps(stale))
+    assert document_problems("0.3.0", tmp_path)[0] == "0.3.0.json: paths differs from the current document"

@@ -3,6 +3,7 @@
 import tomllib
 
 import pytest
+from packaging.requirements import Requirement
 
 from release.project import PACKAGES, ROOT, Package, ReleaseError, changelog_heading, parse_version, run
 
@@ -63,9 +64,16 @@ def test_the_workspace_configuration_names_every_package_and_no_other() -> None:
     tool = workspace["tool"]
     distributions = {Package(name).distribution for name in PACKAGES}
     imports = {Package(name).import_name for name in PACKAGES}
-    assert set(workspace["project"]["dependencies"]) == distributions
+    # Each with the extras its task types need, so uv.lock pins what the images ship.
+    required = [Requirement(line) for line in workspace["project"]["dependencies"]]
+    assert {requirement.name for requirement in required} == distributions
+    assert {requirement.name: sorted(requirement.extras) for requirement in required} == {
+        Package(name).distribution: Package(name).task_type_extras for name in PACKAGES
+    }
     assert set(tool["uv"]["sources"]) == distributions
-    assert set(tool["mypy"]["mypy_path"]) == {f"{Package(name).folder}/src" for name in PACKAGES}
+    # Beside the packages' sources, mypy finds the example plug-in's and the manifests' check helpers.
+    package_sources = {path for path in tool["mypy"]["mypy_path"] if path.startswith("packages/")}
+    assert package_sources == {f"{Package(name).folder}/src" for name in PACKAGES}
     assert set(tool["ruff"]["lint"]["isort"]["known-first-party"]) == imports
     assert set(tool["importlinter"]["root_packages"]) == imports
     assert set(PACKAGES) >= {"contracts", "api", "worker", "ops", "client"}

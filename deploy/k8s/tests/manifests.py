@@ -154,15 +154,12 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "taskgate-worker": WorkerSettings,
     "taskgate-flower": OpsSettings,
 }
-#: The images and the package each runs: the services docker-compose.yml builds, named as compose names
-#: their images (`<project>-<service>`).
+#: The images docker-compose.yml builds, by the names it tags them with.
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
 def compose_images() -> set[str]:
-    return {
-        f"{COMPOSE['name']}-{name}" for name, service in COMPOSE["services"].items() if "build" in service
-    }
+    return {service["image"] for service in COMPOSE["services"].values() if "build" in service}
 
 
 def settings_names(image: str) -> set[str]:

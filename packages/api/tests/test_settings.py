@@ -135,3 +135,24 @@ def test_an_empty_value_means_the_default_as_in_every_package(
     settings = ApiSettings()
     assert (settings.task_timeout, settings.api_keys, settings.max_body_bytes) == (30.0, [], 1_048_576)
     assert (settings.submit_concurrency, settings.port_amqp) == (32, 5672)
+
+
+def test_secrets_may_be_files_named_like_the_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # As compose's `secrets:` mounts them in /run/secrets: one file each, a line each.
+    for name in ("API_KEYS", "RABBITMQ_DEFAULT_PASS", "REDIS_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "API_KEYS").write_text("key-one, key-two\n")
+    (tmp_path / "RABBITMQ_DEFAULT_PASS").write_text("rabbit-secret\n")
+    (tmp_path / "REDIS_PASSWORD").write_text("redis secret\n")
+
+    settings = ApiSettings(_env_file=None, _secrets_dir=tmp_path)
+
+    assert [key.get_secret_value() for key in settings.api_keys] == ["key-one", "key-two"]
+    assert settings.broker_url == "amqp://guest:rabbit-secret@127.0.0.1:5672/%2F"
+    assert settings.redis_url.get_secret_value() == "redis://:redis%20secret@127.0.0.1:6379/0"
+    # The environment wins over a file, as it wins over `.env`.
+    monkeypatch.setenv("API_KEYS", "from-the-environment")
+    overridden = ApiSettings(_env_file=None, _secrets_dir=tmp_path)
+    assert [key.get_secret_value() for key in overridden.api_keys] == ["from-the-environment"]

@@ -1,10 +1,13 @@
 """The connection settings every service shares, and the refusal of default secrets in production."""
 
+from pathlib import Path
+
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
 from taskgate_contracts import BrokerNode, Connections, describe_settings_error
-from taskgate_contracts.connections import switched_master
+from taskgate_contracts import connections as module
+from taskgate_contracts.connections import secrets_dir, switched_master
 
 
 def test_development_defaults_reach_a_local_broker() -> None:
@@ -116,3 +119,31 @@ def test_quorum_queues_are_declared_with_their_type_and_classic_ones_without_arg
     assert Connections(rabbitmq_queue_type="quorum").task_queue_arguments == {"x-queue-type": "quorum"}
     with pytest.raises(ValidationError, match="rabbitmq_queue_type"):
         Connections(rabbitmq_queue_type="stream")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("redis://redis:6379/0", "redis://:p%40ss%2Fw%3Ard@redis:6379/0"),
+        ("redis://:old@redis:6379/2", "redis://:p%40ss%2Fw%3Ard@redis:6379/2"),
+        ("redis://app:old@redis/1?socket_timeout=2", "redis://app:p%40ss%2Fw%3Ard@redis/1?socket_timeout=2"),
+    ],
+)
+def test_redis_password_becomes_the_url_s_password(url: str, expected: str) -> None:
+    connections = Connections(redis_url=url, redis_password="p@ss/w:rd")
+    assert connections.redis_url.get_secret_value() == expected
+    assert "p@ss" not in repr(connections)
+
+
+def test_an_empty_redis_password_leaves_the_url_alone() -> None:
+    connections = Connections(redis_url="redis://:inline@redis:6379/0", redis_password="")
+    assert connections.redis_url.get_secret_value() == "redis://:inline@redis:6379/0"
+
+
+def test_secrets_are_read_from_the_secrets_folder_only_where_there_is_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(module, "SECRETS_DIR", tmp_path / "absent")
+    assert secrets_dir() is None
+    monkeypatch.setattr(module, "SECRETS_DIR", tmp_path)
+    assert secrets_dir() == tmp_path

@@ -1,4 +1,5 @@
-"""docker-compose.yml, .env.example and the Dockerfiles, checked statically (no Docker engine runs here)."""
+"""docker-compose.yml, .env.example and the Dockerfile, checked statically (no Docker engine runs here).
+tests/test_compose_wiring.py checks the services' settings against the packages' settings classes."""
 
 import re
 import tomllib
@@ -19,6 +20,11 @@ COMPOSE: dict[str, Any] = yaml.safe_load(COMPOSE_TEXT)
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 #: Long-running services built from a package, and the package each comes from.
 BUILT = {"api": "api", "worker": "worker", "flower": "ops"}
+#: The image each is tagged as, the name deploy/k8s runs it under.
+IMAGES = {"api": "taskgate-api", "worker": "taskgate-worker", "flower": "taskgate-flower"}
+DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+#: `${TASKGATE_BIND:-127.0.0.1}`: a published port listens on this machine only, unless .env says otherwise.
+BIND = "${TASKGATE_BIND:-127.0.0.1}"
 HEALTH_PROBES = {
     "rabbitmq": "rabbitmq-diagnostics --quiet ping",
     "redis": "redis-cli ping",
@@ -40,8 +46,19 @@ def env_example() -> dict[str, str]:
     return {name.strip(): value for name, value in pairs}
 
 
+def documented() -> set[str]:
+    """The variables .env.example sets, or shows commented out with their default."""
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    return set(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", text, re.MULTILINE))
+
+
 def published(service: str) -> set[int]:
-    return {int(str(port).split(":")[0]) for port in SERVICES[service].get("ports", [])}
+    """The container ports the service publishes."""
+    return {int(str(port).rsplit(":", 1)[1]) for port in SERVICES[service].get("ports", [])}
+
+
+def pyproject(package: str) -> dict[str, Any]:
+    return tomllib.loads((ROOT / "packages" / package / "pyproject.toml").read_text(encoding="utf-8"))
 
 
 def test_every_service_is_there() -> None:
@@ -59,6 +76,25 @@ def test_the_seed_ports_are_published() -> None:
     assert published("rabbitmq") == {5672, 15672}
     assert published("api") == {8000}
     assert published("flower") == {5555}
+
+
+def test_published_ports_listen_on_this_machine_unless_env_says_otherwise() -> None:
+    for name, service in SERVICES.items():
+        for port in service.get("ports", []):
+            address, host_port, container_port = str(port).rsplit(":", 2)
+            assert (address, host_port) == (BIND, container_port), (name, port)
+    assert env_example()["TASKGATE_BIND"] == "127.0.0.1"
+
+
+def test_images_are_pinned_to_a_release_series() -> None:
+    for name, service in SERVICES.items():
+        if "build" in service:
+            continue
+        tag = service["image"].partition(":")[2]
+        assert re.fullmatch(r"v?\d+\.\d+(\.\d+)?(-[a-z]+)?", tag), (name, service["image"])
+    # RabbitMQ's community support covers the latest minor series only: 3.13 left it.
+    assert not SERVICES["rabbitmq"]["image"].startswith("rabbitmq:3.")
+    assert SERVICES["rabbitmq-user"]["image"] == SERVICES["rabbitmq"]["image"]
 
 
 def test_the_worker_can_be_scaled() -> None:
@@ -88,22 +124,23 @@ def test_dependencies_wait_for_health_or_completion() -> None:
     assert "redis" in SERVICES["worker"]["depends_on"]
 
 
+def secret_sources() -> set[str]:
+    """The variables of .env the stack's secrets are made of."""
+    return {secret["environment"] for secret in COMPOSE["secrets"].values()}
+
+
 def test_every_variable_compose_uses_is_documented_in_env_example() -> None:
-    used = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", COMPOSE_TEXT))
-    assert used <= set(env_example())
+    used = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", COMPOSE_TEXT)) | secret_sources()
+    assert used <= documented()
     assert "RABBITMQ_DEFAULT_PASS" in used
 
 
-def test_secrets_are_required_and_only_placeholders_are_committed() -> None:
-    for secret in (
-        "RABBITMQ_DEFAULT_USER",
-        "RABBITMQ_DEFAULT_PASS",
-        "REDIS_PASSWORD",
-        "FLOWER_BASIC_AUTH",
-        "GRAFANA_ADMIN_PASSWORD",
-    ):
-        assert f"${{{secret}:?set it in .env}}" in COMPOSE_TEXT
-        assert f"${{{secret}:-" not in COMPOSE_TEXT
+def test_secrets_reach_the_services_as_files_and_only_placeholders_are_committed() -> None:
+    for secret in ("RABBITMQ_DEFAULT_PASS", "REDIS_PASSWORD", "FLOWER_BASIC_AUTH", "GRAFANA_ADMIN_PASSWORD"):
+        assert secret in secret_sources()
+        # Never interpolated into a command line, a container's environment or `docker compose config`.
+        assert f"${{{secret}" not in COMPOSE_TEXT
+    assert "${RABBITMQ_DEFAULT_USER:?set it in .env}" in COMPOSE_TEXT
     values = env_example()
     assert values["RABBITMQ_DEFAULT_PASS"] == values["REDIS_PASSWORD"] == values["GRAFANA_ADMIN_PASSWORD"]
     assert values["REDIS_PASSWORD"] == "changethis"
@@ -121,10 +158,26 @@ def test_the_services_run_in_production_against_the_stack() -> None:
         assert environment["ENVIRONMENT"] == "production"
         assert environment["RABBITMQ_HOST"] == "rabbitmq"
         assert environment["RABBITMQ_VHOST"] == DEFAULT_VHOST
-        # Redis asks for a password, so the URL carries it.
-        assert environment["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?")
+        # Redis asks for a password: the services read it from its secret into this URL.
+        assert environment["REDIS_URL"] == "redis://redis:6379/0"
+        assert {"RABBITMQ_DEFAULT_PASS", "REDIS_PASSWORD"} <= set(SERVICES[name]["secrets"])
     assert SERVICES["rabbitmq-user"]["environment"]["RABBITMQ_VHOST"] == DEFAULT_VHOST
-    assert "--requirepass" in SERVICES["redis"]["command"]
+    assert SERVICES["rabbitmq-user"]["secrets"] == ["RABBITMQ_DEFAULT_PASS"]
+
+
+def test_redis_takes_its_password_from_its_secret_on_standard_input() -> None:
+    redis = SERVICES["redis"]
+    assert redis["secrets"] == ["REDIS_PASSWORD"]
+    script = redis["entrypoint"][-1]
+    assert "$$(cat /run/secrets/REDIS_PASSWORD)" in script
+    # `-` as the last argument: the configuration on standard input holds requirepass; no argument does.
+    assert (
+        'exec docker-entrypoint.sh redis-server --appendonly "${REDIS_APPENDONLY:-no}" --save "" - <<EOF'
+        in script
+    )
+    assert 'requirepass "$$password"' in script
+    assert "--requirepass" not in COMPOSE_TEXT
+    assert "cat /run/secrets/REDIS_PASSWORD" in " ".join(redis["healthcheck"]["test"])
 
 
 def test_rabbitmq_mounts_the_rendered_files() -> None:
@@ -144,25 +197,42 @@ def test_every_mounted_host_file_exists() -> None:
 
 
 @pytest.mark.parametrize(("service", "package"), sorted(BUILT.items()))
-def test_each_image_is_built_from_its_package_dockerfile(service: str, package: str) -> None:
+def test_each_image_is_the_one_dockerfile_built_for_its_package(service: str, package: str) -> None:
     build = SERVICES[service]["build"]
-    assert build["context"] == "."
-    assert build["dockerfile"] == f"packages/{package}/Dockerfile"
-    assert (ROOT / build["dockerfile"]).is_file()
+    assert (build["context"], build["dockerfile"]) == (".", "Dockerfile")
+    extras = [
+        extra for extra in pyproject(package)["project"].get("optional-dependencies", {}) if extra != "test"
+    ]
+    expected = {"PACKAGE": package, **({"EXTRAS": ",".join(extras)} if extras else {})}
+    assert build["args"] == expected
+    assert SERVICES[service]["image"] == IMAGES[service]
+    # The image runs `taskgate-<package>`: the console script the package installs.
+    assert f"taskgate-{package}" in pyproject(package)["project"]["scripts"]
+    assert not list((ROOT / "packages" / package).glob("Dockerfile*"))
 
 
-@pytest.mark.parametrize("package", sorted(set(BUILT.values())))
-def test_each_dockerfile_is_multi_stage_slim_non_root_and_runs_a_console_script(package: str) -> None:
-    lines = (ROOT / "packages" / package / "Dockerfile").read_text(encoding="utf-8").splitlines()
+def test_the_dockerfile_is_multi_stage_slim_locked_non_root() -> None:
+    lines = DOCKERFILE.splitlines()
+    assert "ARG PYTHON_IMAGE=python:3.11-slim" in lines
     stages = [line.split()[1] for line in lines if line.startswith("FROM ")]
-    assert stages == ["python:3.11-slim", "python:3.11-slim"]
-    assert "COPY --from=builder /wheels/deps /wheels/deps" in lines
+    assert stages == ["${PYTHON_IMAGE}", "${PYTHON_IMAGE}"]
+    # The dependencies' layer from the lock and the pyproject files alone, before any source.
+    copies = [line for line in lines if line.startswith("COPY ")]
+    pyprojects = [
+        f"COPY packages/{path.parent.name}/pyproject.toml packages/{path.parent.name}/"
+        for path in sorted((ROOT / "packages").glob("*/pyproject.toml"))
+    ]
+    assert copies[0] == "COPY pyproject.toml uv.lock ./"
+    assert sorted(copies[1 : 1 + len(pyprojects)]) == pyprojects
+    syncs = [line for line in lines if "uv sync" in line]
+    assert len(syncs) == 2
+    assert all("--frozen" in line and '--package "taskgate-${PACKAGE}"' in line for line in syncs)
+    assert "--no-install-workspace" in syncs[0]
+    assert DOCKERFILE.index(syncs[0]) < DOCKERFILE.index("COPY packages/contracts packages/contracts")
+    assert 'ln -s "taskgate-${PACKAGE}" /opt/taskgate/bin/taskgate-service' in DOCKERFILE
     (user,) = [line.split()[1] for line in lines if line.startswith("USER ")]
     assert user not in {"root", "0"}
-    (entrypoint,) = [line.removeprefix("ENTRYPOINT ") for line in lines if line.startswith("ENTRYPOINT ")]
-    script = yaml.safe_load(entrypoint)[0]
-    pyproject = tomllib.loads((ROOT / "packages" / package / "pyproject.toml").read_text(encoding="utf-8"))
-    assert script in pyproject["project"]["scripts"]
+    assert 'ENTRYPOINT ["taskgate-service"]' in lines
 
 
 def _mounts(service: str) -> dict[str, str]:
@@ -190,13 +260,20 @@ def test_prometheus_loads_the_shipped_rules_and_scrapes_the_api_flower_and_rabbi
     assert "rabbitmq_prometheus" in rendered_files(DEFAULT_VHOST, discover())["enabled_plugins"]
 
 
-def test_prometheus_takes_its_api_key_from_the_environment() -> None:
+def test_prometheus_takes_its_api_key_from_its_secret() -> None:
     prometheus = SERVICES["prometheus"]
-    assert prometheus["environment"]["METRICS_API_KEY"] == "${METRICS_API_KEY:-}"
-    assert "/prometheus/api-key" in " ".join(prometheus["entrypoint"])
+    assert prometheus["secrets"] == ["METRICS_API_KEY"]
+    assert "environment" not in prometheus
     config = yaml.safe_load((ROOT / "packages/ops/monitoring/prometheus.yml").read_text(encoding="utf-8"))
     (api,) = [job for job in config["scrape_configs"] if job["job_name"] == "api"]
-    assert api["authorization"] == {"credentials_file": "/prometheus/api-key"}
+    assert api["authorization"] == {"credentials_file": "/run/secrets/METRICS_API_KEY"}
+
+
+def test_grafana_takes_its_admin_password_from_its_secret() -> None:
+    grafana = SERVICES["grafana"]
+    assert grafana["secrets"] == ["GRAFANA_ADMIN_PASSWORD"]
+    assert grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/secrets/GRAFANA_ADMIN_PASSWORD"
+    assert "[ -s /run/secrets/GRAFANA_ADMIN_PASSWORD ]" in grafana["entrypoint"][-1]
 
 
 def test_grafana_is_provisioned_with_the_datasource_and_the_shipped_dashboard() -> None:
@@ -221,6 +298,7 @@ def test_grafana_is_provisioned_with_the_datasource_and_the_shipped_dashboard() 
 
 def test_the_built_services_log_json_and_trace_when_a_collector_is_named() -> None:
     for name in BUILT:
-        environment = SERVICES[name]["environment"]
-        assert environment["LOG_FORMAT"] == "${LOG_FORMAT:-json}"
-        assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "${OTEL_EXPORTER_OTLP_ENDPOINT:-}"
+        assert SERVICES[name]["environment"]["LOG_FORMAT"] == "${LOG_FORMAT:-json}"
+    for name in ("api", "worker"):
+        endpoint = SERVICES[name]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"]
+        assert endpoint == "${OTEL_EXPORTER_OTLP_ENDPOINT:-}"

@@ -33,7 +33,10 @@ def node(management: ManagementApi) -> str:
     return name
 
 
-def run_script(node: str, user: str, password: str, vhost: str) -> subprocess.CompletedProcess[str]:
+def run_script(
+    node: str, user: str, password: str, vhost: str, secrets: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The script with the password in the environment, or, given `secrets`, in a file there."""
     env = {
         **os.environ,
         "RABBITMQ_NODE": node,
@@ -41,6 +44,10 @@ def run_script(node: str, user: str, password: str, vhost: str) -> subprocess.Co
         "RABBITMQ_DEFAULT_PASS": password,
         "RABBITMQ_VHOST": vhost,
     }
+    if secrets is not None:
+        (secrets / "RABBITMQ_DEFAULT_PASS").write_text(password + "\n")
+        env["RABBITMQ_DEFAULT_PASS"] = ""
+        env["SECRETS_DIR"] = str(secrets)
     return subprocess.run(
         ["sh", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -70,4 +77,14 @@ def test_the_user_can_sign_in_with_its_permissions_and_a_rerun_changes_the_passw
 def test_a_missing_setting_is_named(node: str, user: str, vhost: str) -> None:
     result = run_script(node, user, "", vhost)
     assert result.returncode != 0
-    assert "set RABBITMQ_DEFAULT_PASS" in result.stderr
+    assert "set RABBITMQ_DEFAULT_PASS, or write it to /run/secrets/RABBITMQ_DEFAULT_PASS" in result.stderr
+
+
+def test_the_password_may_be_the_secret_file(
+    node: str, user: str, vhost: str, management: ManagementApi, tmp_path: Path
+) -> None:
+    done = run_script(node, user, "from-a-file", vhost, secrets=tmp_path)
+    assert done.returncode == 0, done.stderr
+
+    whoami = httpx.get(f"{management.url}/api/whoami", auth=(user, "from-a-file"))
+    assert whoami.json() == {"name": user, "tags": ["management"]}

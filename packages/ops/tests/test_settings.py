@@ -21,3 +21,14 @@ def test_an_empty_value_means_the_default_as_in_every_package(
 def test_doctor_finds_the_api_where_the_taskgate_command_does(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TASKGATE_URL", "http://api.internal:8000")
     assert OpsSettings(_env_file=None).taskgate_url == "http://api.internal:8000"
+
+
+def test_flower_s_credentials_may_be_a_secret_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # As compose's `secrets:` mounts it: /run/secrets/FLOWER_BASIC_AUTH.
+    monkeypatch.delenv("FLOWER_BASIC_AUTH", raising=False)
+    (tmp_path / "FLOWER_BASIC_AUTH").write_text("admin:a-real-secret\n")
+
+    settings = OpsSettings(_env_file=None, _secrets_dir=tmp_path)
+
+    assert settings.flower_basic_auth is not None
+    assert settings.flower_basic_auth.get_secret_value() == "admin:a-real-secret"

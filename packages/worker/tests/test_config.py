@@ -4,7 +4,8 @@ import pytest
 
 from taskgate_contracts.builtin.process import PROCESS
 from taskgate_contracts.builtin.thumbnail import THUMBNAIL
-from taskgate_worker.config import InvalidSettingsError, load_settings
+from taskgate_worker.config import InvalidSettingsError, WorkerSettings, load_settings
+from taskgate_worker.results import result_backend
 
 from .testing_types import SLEEPY
 
@@ -143,3 +144,18 @@ def test_default_credentials_refused_in_production(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("ENVIRONMENT", "production")
     with pytest.raises(InvalidSettingsError, match="RABBITMQ_DEFAULT_PASS must be set to a real secret"):
         load_settings()
+
+
+def test_the_redis_password_may_be_a_secret_file_the_result_backend_uses(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # As compose's `secrets:` mounts it: /run/secrets/REDIS_PASSWORD, the URL naming only where Redis is.
+    monkeypatch.setenv("REDIS_URL", "redis://redis:6379/0")
+    monkeypatch.delenv("REDIS_PASSWORD", raising=False)
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "REDIS_PASSWORD").write_text("s3cret/+\n")
+
+    settings = WorkerSettings(_env_file=None, _secrets_dir=secrets)
+
+    assert result_backend(settings)["result_backend"] == "redis://:s3cret%2F%2B@redis:6379/0"

@@ -3,7 +3,7 @@ engine (submitting, waiting, records) to the http layer (routes made from the ta
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 import anyio
@@ -122,13 +122,19 @@ def _trace_requests(app: FastAPI, tracing: Tracing) -> None:
     )
 
 
-def create_app(settings: ApiSettings | None = None, registry: Registry | None = None) -> FastAPI:
+def create_app(
+    settings: ApiSettings | None = None,
+    registry: Registry | None = None,
+    task_settings: Mapping[str, str] | None = None,
+) -> FastAPI:
     """The api for `settings` (else read from the environment) and the task types of `registry` (else
-    every installed one), traced when the OTEL_* variables ask for it. Raises RegistryError,
+    every installed one), their settings read from `task_settings` (else the environment and `.env`),
+    traced when the OTEL_* variables ask for it. Raises RegistryError,
     DocumentationError when two models share a name in the OpenAPI document, pydantic's ValidationError
     for a wrong setting of a task type, or TracingSettingError for an OTEL_* variable it cannot honour."""
     settings = settings or ApiSettings()
-    task_types = TaskTypes.load(registry or discover(), environment())
+    environ = environment() if task_settings is None else task_settings
+    task_types = TaskTypes.load(registry or discover(), environ)
     tracing = Tracing.from_environment()
     app = documentation.offline_app(
         title="taskgate",

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from taskgate_api.environment import ENV_FILE
 from taskgate_contracts import Connections
+from taskgate_contracts.connections import secrets_dir
 from taskgate_contracts.observability import Observability
 from taskgate_contracts.tasks import environment as task_environment
 
@@ -19,8 +20,11 @@ def environment() -> dict[str, str]:
 
 
 class ApiSettings(BaseSettings, Connections, Observability):
-    # An empty variable (as a copied `.env.example` leaves it) means "use the default", as everywhere.
-    model_config = SettingsConfigDict(env_file=ENV_FILE, env_ignore_empty=True, extra="ignore")
+    # An empty variable (as a copied `.env.example` leaves it) means "use the default", as everywhere. A
+    # setting neither sets may be a file in /run/secrets named like it (compose's `secrets:`).
+    model_config = SettingsConfigDict(
+        env_file=ENV_FILE, env_ignore_empty=True, extra="ignore", secrets_dir=secrets_dir()
+    )
 
     task_timeout: float = Field(
         30.0, gt=0, description="Seconds POST /process waits for the outcome before answering pending."

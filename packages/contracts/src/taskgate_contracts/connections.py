@@ -4,8 +4,9 @@ A plain pydantic model, so contracts needs no settings library: each service mix
 `BaseSettings` class, and the seed's variable names (`RABBITMQ_HOST`, `PORT_AMQP`, ...) work everywhere.
 """
 
+from pathlib import Path
 from typing import Literal, NamedTuple, Self
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import (
     BaseModel,
@@ -35,6 +36,18 @@ class BrokerNode(NamedTuple):
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+#: Where compose's `secrets:` (and a Kubernetes Secret mounted as a volume) put secrets, one file each: a
+#: service reads any setting from the file named like it (`/run/secrets/RABBITMQ_DEFAULT_PASS`) when
+#: neither the environment nor `.env` sets it, so a secret needs to be neither.
+SECRETS_DIR = Path("/run/secrets")
+
+
+def secrets_dir() -> Path | None:
+    """SECRETS_DIR where there is one, for the services' settings to read files from; None elsewhere
+    (pydantic-settings would warn of a missing folder at every start)."""
+    return SECRETS_DIR if SECRETS_DIR.is_dir() else None
 
 
 class Connections(BaseModel):
@@ -68,6 +81,11 @@ class Connections(BaseModel):
         SecretStr("redis://127.0.0.1:6379/0"),
         description="Redis for results and progress; with REDIS_SENTINELS, only its password and database.",
     )
+    redis_password: SecretStr | None = Field(
+        None,
+        description="The Redis master's password, in place of REDIS_URL's: a secret of its own (a file in "
+        "/run/secrets), and any characters, where a URL needs them escaped.",
+    )
     # Read as text and parsed here: contracts has no settings library to split a list from the environment.
     redis_sentinels: str = Field(
         "",
@@ -97,6 +115,18 @@ class Connections(BaseModel):
         if value and isinstance(url, SecretStr) and urlsplit(url.get_secret_value()).scheme != "redis":
             raise ValueError("the master is reached without TLS: REDIS_URL must be a redis:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _redis_password_in_the_url(self) -> Self:
+        """REDIS_PASSWORD, when set, becomes REDIS_URL's password: every client connects with that URL."""
+        if self.redis_password is not None and self.redis_password.get_secret_value():
+            parts = urlsplit(self.redis_url.get_secret_value())
+            user_info, _, address = parts.netloc.rpartition("@")
+            user = user_info.partition(":")[0]
+            password = quote(self.redis_password.get_secret_value(), safe="")
+            url = urlunsplit(parts._replace(netloc=f"{user}:{password}@{address}"))
+            self.redis_url = SecretStr(url)
+        return self
 
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> Self:

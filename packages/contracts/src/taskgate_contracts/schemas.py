@@ -12,10 +12,8 @@ committed snapshot, so a change that would break a released api or worker is cau
     python -m taskgate_contracts.schemas --check DIR         # is DIR/<version>/ the current contract?
 """
 
-import argparse
 import json
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from pydantic import BaseModel
 from taskgate_contracts import builtin, responses
 from taskgate_contracts.events import TaskEvent
 from taskgate_contracts.progress import PROGRESS_STATE, Progress
+from taskgate_contracts.snapshots import SnapshotCommand
 from taskgate_contracts.tasks import TaskSpec
 from taskgate_contracts.version import __version__
 
@@ -99,31 +98,17 @@ def snapshot_differences(root: Path, version: str = __version__) -> list[str]:
     ]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m taskgate_contracts.schemas",
-        description=f"Export the JSON Schemas of taskgate-contracts {__version__}.",
-    )
-    action = parser.add_mutually_exclusive_group()
-    action.add_argument("--out", type=Path, help="write the snapshot into OUT/<version>/")
-    action.add_argument("--check", type=Path, help="exit 1 unless CHECK/<version>/ is the current contract")
-    options = parser.parse_args(argv)
-    if options.out is not None:
-        for path in write(options.out):
-            print(f"wrote {path}")
-        return 0
-    if options.check is not None:
-        differences = snapshot_differences(options.check)
-        for difference in differences:
-            print(difference, file=sys.stderr)
-        if differences:
-            fix = f"python -m taskgate_contracts.schemas --out {options.check}"
-            print(f"write it with: {fix}", file=sys.stderr)
-            return 1
-        print(f"{options.check / __version__} is the current contract")
-        return 0
-    print(json.dumps(export(), indent=2, sort_keys=True, ensure_ascii=False))
-    return 0
+COMMAND = SnapshotCommand(
+    module="taskgate_contracts.schemas",
+    description=f"Export the JSON Schemas of taskgate-contracts {__version__}.",
+    what="contract",
+    layout="<version>/",
+    dump=lambda: _dumps(export()),
+    write=write,
+    differences=snapshot_differences,
+    location=lambda root: root / __version__,
+)
+main = COMMAND.main
 
 
 if __name__ == "__main__":

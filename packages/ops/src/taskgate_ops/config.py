@@ -9,6 +9,7 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from taskgate_contracts import Connections
+from taskgate_contracts.connections import secrets_dir
 from taskgate_contracts.observability import Observability
 
 #: Placeholders that ship in `.env.example`; a production Flower refuses them like any missing secret.
@@ -20,8 +21,11 @@ class SettingsError(Exception):
 
 
 class OpsSettings(BaseSettings, Connections, Observability):
-    # Empty variables (as a copied `.env.example` leaves them) mean "use the default".
-    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
+    # Empty variables (as a copied `.env.example` leaves them) mean "use the default". A setting neither
+    # sets may be a file in /run/secrets named like it (compose's `secrets:`).
+    model_config = SettingsConfigDict(
+        env_file=".env", env_ignore_empty=True, extra="ignore", secrets_dir=secrets_dir()
+    )
 
     flower_basic_auth: SecretStr | None = Field(
         None, description="`user:password` (comma-separated for several) Flower asks browsers for."

@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from taskgate_contracts import Connections, TaskSpec, describe_settings_error
+from taskgate_contracts.connections import secrets_dir
 from taskgate_contracts.observability import Observability
 from taskgate_contracts.tasks import environment as task_environment
 
@@ -31,8 +32,11 @@ Names = Annotated[tuple[str, ...], NoDecode]
 
 
 class WorkerSettings(BaseSettings, Connections, Observability):
-    # An empty variable (as a copied `.env.example` leaves it) means "use the default", not "invalid".
-    model_config = SettingsConfigDict(env_file=ENV_FILE, env_ignore_empty=True, extra="ignore")
+    # An empty variable (as a copied `.env.example` leaves it) means "use the default", not "invalid". A
+    # setting neither sets may be a file in /run/secrets named like it (compose's `secrets:`).
+    model_config = SettingsConfigDict(
+        env_file=ENV_FILE, env_ignore_empty=True, extra="ignore", secrets_dir=secrets_dir()
+    )
 
     worker_concurrency: int = Field(1, ge=1, description="Worker processes; 1 runs jobs strictly FIFO.")
     task_timeout: float = Field(

@@ -34,7 +34,7 @@ from taskgate_api.multiprocess import METRICS_DIR_VARIABLE
 #: A process that exits sooner than this after its start is taken to be unable to start at all.
 _STARTUP_SECONDS = 10.0
 #: How long the api processes get to answer their waiting requests and stop.
-_STOP_GRACE = 30.0
+STOP_GRACE_SECONDS = 30.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -171,7 +171,7 @@ def _stop_all(processes: "list[subprocess.Popen[bytes]]") -> None:
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + _STOP_GRACE
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
     for process in processes:
         try:
             process.wait(max(deadline - time.monotonic(), 0))
