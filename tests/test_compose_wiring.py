@@ -28,8 +28,15 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "worker": WorkerSettings,
     "flower": OpsSettings,
 }
-#: Settings compose has no use for, and why: it runs one Redis, without Sentinel (deploy/k8s runs Sentinel).
-NOT_IN_COMPOSE = {"REDIS_SENTINELS", "REDIS_SENTINEL_MASTER", "REDIS_SENTINEL_PASSWORD"}
+#: Settings compose has no use for, and why: it runs one Redis, without Sentinel, and one RabbitMQ node,
+#: whose task queues its mounted definitions declare classic (deploy/k8s runs Sentinel and a cluster).
+NOT_IN_COMPOSE = {
+    "REDIS_SENTINELS",
+    "REDIS_SENTINEL_MASTER",
+    "REDIS_SENTINEL_PASSWORD",
+    "RABBITMQ_HOSTS",
+    "RABBITMQ_QUEUE_TYPE",
+}
 #: `${NAME}`, `${NAME:-default}` or `${NAME:?message}` in a compose value.
 _VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*)|:\?[^}]*)?\}")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
