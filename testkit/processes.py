@@ -1,5 +1,6 @@
 """The real worker and api as child processes: started with their settings, awaited, stopped by PID."""
 
+import json
 import os
 import signal
 import socket
@@ -9,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 from uuid import uuid4
 
@@ -89,6 +91,12 @@ class Service:
     def log_tail(self) -> str:
         text = self.log_path.read_text(errors="replace")
         return text[-_LOG_TAIL:] or "(empty log)"
+
+    def log_records(self) -> list[dict[str, Any]]:
+        """The JSON lines of its log (LOG_FORMAT=json), skipping what was printed before logging was set
+        up (Python's own warnings)."""
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
 
     def stop(self) -> None:
         if self.process.poll() is None:
