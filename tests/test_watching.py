@@ -8,7 +8,6 @@ secret below is set where production sets it — RabbitMQ's application user, Re
 api's keys, Flower's basic auth — and the test sends a request with a wrong key too.
 """
 
-import json
 import os
 import shutil
 import subprocess

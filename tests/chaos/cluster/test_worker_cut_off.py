@@ -10,7 +10,6 @@ finishing it too. When the link returns, the cut worker reconnects by itself and
 import asyncio
 import json
 import os
-import re
 import time
 from collections.abc import Iterator
 from datetime import datetime
