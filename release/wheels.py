@@ -65,7 +65,7 @@ def console_scripts(wheel: Path) -> list[str]:
 def rendering_drift(rendered: Path, committed: Path) -> list[str]:
     """How the files rendered by the installed ops differ from the committed ones; empty when they match."""
     problems = []
-    for path in sorted(committed.iterdir()):
+    for path in sorted(path for path in committed.iterdir() if path.is_file()):
         fresh = rendered / path.name
         if not fresh.is_file():
             problems.append(f"{path.name}: not rendered by the installed taskgate-ops")
@@ -91,16 +91,28 @@ def _check_installed(trial: Trial, built: list[Built]) -> None:
     for script in [script for item in built for script in console_scripts(item.wheel)]:
         run([trial.bin / script, "--help"], cwd=trial.folder, env=trial.environment(), capture=True)
         print(f"    {script} --help: starts")
-    rendered = trial.folder / "rendered"
-    run(
-        [trial.python, "-m", "taskgate_ops", "rabbitmq", "render", "--out", rendered],
-        cwd=trial.folder,
-        capture=True,
-    )
-    drift = rendering_drift(rendered, ROOT / OPS_RENDERED)
-    if drift:
-        raise ReleaseError("\n".join(drift))
-    print(f"    taskgate-ops rabbitmq render reproduces {OPS_RENDERED}")
+    # Compose's single node boots the classic render, deploy/k8s's cluster the quorum one beside it.
+    for queue_type, committed in (("classic", OPS_RENDERED), ("quorum", OPS_RENDERED / "quorum")):
+        rendered = trial.folder / "rendered" / queue_type
+        run(
+            [
+                trial.python,
+                "-m",
+                "taskgate_ops",
+                "rabbitmq",
+                "render",
+                "--queue-type",
+                queue_type,
+                "--out",
+                rendered,
+            ],
+            cwd=trial.folder,
+            capture=True,
+        )
+        drift = rendering_drift(rendered, ROOT / committed)
+        if drift:
+            raise ReleaseError("\n".join(drift))
+        print(f"    taskgate-ops rabbitmq render --queue-type {queue_type} reproduces {committed}")
 
 
 def _requirement(built: Built) -> str:

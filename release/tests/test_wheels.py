@@ -50,6 +50,8 @@ def test_rendered_files_that_differ_or_are_missing_are_named(tmp_path: Path) -> 
     rendered.mkdir()
     for name in ("rabbitmq.conf", "enabled_plugins", "definitions.json"):
         (committed / name).write_text(name)
+    # Another render's folder beside the files (quorum/) is checked on its own.
+    (committed / "quorum").mkdir()
     (rendered / "rabbitmq.conf").write_text("rabbitmq.conf")
     (rendered / "enabled_plugins").write_text("[rabbitmq_management].\n")
 

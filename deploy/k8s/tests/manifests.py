@@ -198,6 +198,14 @@ def specs_of(queue: str) -> list[TaskSpec[Any, Any]]:
     return [spec for spec in SPECS if spec.queue == queue]
 
 
+#: ops' rendered topology the RabbitmqCluster boots from (packages/ops/kustomization.yaml mounts it).
+DEFINITIONS = ROOT / "packages" / "ops" / "rabbitmq" / "quorum" / "definitions.json"
+
+
+def definitions_queues() -> list[dict[str, Any]]:
+    queues: list[dict[str, Any]] = json.loads(DEFINITIONS.read_text())["queues"]
+    return queues
+
+
 def definitions_vhosts() -> set[str]:
-    definitions = json.loads((ROOT / "packages" / "ops" / "rabbitmq" / "definitions.json").read_text())
-    return {queue["vhost"] for queue in definitions["queues"]}
+    return {queue["vhost"] for queue in definitions_queues()}

@@ -16,6 +16,7 @@ from manifests import (
     Manifest,
     compose_images,
     containers,
+    definitions_queues,
     definitions_vhosts,
     example_secrets,
     find,
@@ -31,6 +32,7 @@ from manifests import (
 
 from taskgate_contracts import Connections
 from taskgate_contracts.builtin import SPECS
+from taskgate_contracts.connections import task_queue_arguments
 from taskgate_contracts.tasks import HARD_LIMIT_GRACE_SECONDS, load_settings
 from taskgate_worker.config import WorkerSettings
 
@@ -110,6 +112,20 @@ def test_names_meet_where_the_services_look(manifests: Manifests) -> None:
     (user_job,) = [c for c in containers(manifests) if c.workload == "taskgate-rabbitmq-user"]
     assert user_job.env["RABBITMQ_VHOST"] == vhost
     assert user_job.env["RABBITMQ_NODE"].startswith(f"rabbit@{cluster['metadata']['name']}-server-0.")
+
+
+def test_the_services_declare_the_task_queues_as_the_cluster_boots_them(manifests: Manifests) -> None:
+    # RabbitMQ refuses a declaration whose arguments differ from the queue's: the api and the workers
+    # would fail on every publish and consume.
+    task_queues = {spec.queue for spec in SPECS}
+    booted = {q["name"]: q["arguments"] for q in definitions_queues() if q["name"] in task_queues}
+    assert sorted(booted) == sorted(task_queues)
+    for container in taskgate_containers(manifests):
+        if container.image == "taskgate-flower":
+            continue
+        declared = task_queue_arguments(settings(Connections, container).rabbitmq_queue_type)
+        assert declared == {"x-queue-type": "quorum"}, f"{container.workload}: a three-node cluster"
+        assert all(arguments == declared for arguments in booted.values()), container.workload
 
 
 def test_ports_meet_where_the_services_listen(manifests: Manifests) -> None:

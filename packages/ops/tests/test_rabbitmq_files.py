@@ -6,19 +6,26 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from taskgate_contracts import discover
+from taskgate_contracts import QueueType, discover
 from taskgate_ops.cli import app
 from taskgate_ops.rabbitmq_files import DEFINITIONS_MOUNT, render, rendered_files
 from taskgate_ops.topology import DEFAULT_VHOST, QUEUE_MAX_LENGTH, consumer_timeout_ms, dead_letter_name
 
-COMMITTED = Path(__file__).resolve().parents[1] / "rabbitmq"
+ROOT = Path(__file__).resolve().parents[3]
+COMMITTED = ROOT / "packages" / "ops" / "rabbitmq"
 REGISTRY = discover()
 
 
-def test_committed_copies_equal_a_fresh_render() -> None:
-    fresh = rendered_files(DEFAULT_VHOST, REGISTRY)
-    committed = {path.name: path.read_text(encoding="utf-8") for path in COMMITTED.iterdir()}
-    assert committed == fresh, "run `taskgate-ops rabbitmq render --out packages/ops/rabbitmq` and commit"
+@pytest.mark.parametrize(
+    ("queue_type", "folder"),
+    [("classic", COMMITTED), ("quorum", COMMITTED / "quorum")],
+    ids=["compose", "k8s"],
+)
+def test_committed_copies_equal_a_fresh_render(queue_type: QueueType, folder: Path) -> None:
+    fresh = rendered_files(DEFAULT_VHOST, REGISTRY, queue_type)
+    committed = {path.name: path.read_text(encoding="utf-8") for path in folder.iterdir() if path.is_file()}
+    command = f"taskgate-ops rabbitmq render --queue-type {queue_type} --out {folder.relative_to(ROOT)}"
+    assert committed == fresh, f"run `{command}` and commit"
 
 
 def test_render_writes_the_same_bytes_every_time(tmp_path: Path) -> None:
