@@ -121,12 +121,18 @@ def _settings(doc: dict[str, Any], axes: Axes) -> None:
 def _cpu(doc: dict[str, Any], axes: Axes) -> None:
     """The api's CPU per answer in each scenario that reports it."""
     rows = [
-        (scenario["name"].split(":")[0].split(",")[0][:28], figure["value"])
+        (_short(scenario["name"]), figure["value"])
         for scenario in doc["scenarios"]
         for figure in scenario["figures"]
         if figure["name"] == "api CPU per answer" and figure["value"] is not None
     ]
     axes.set(title="api CPU per answer (per event in the fan-out)", xlabel="ms")
-    axes.barh([f"{index + 1}. {name}" for index, (name, _) in enumerate(rows)], [value for _, value in rows])
+    axes.barh([name for name, _ in rows], [value for _, value in rows])
     axes.invert_yaxis()
     axes.tick_params(axis="y", labelsize="x-small")
+
+
+def _short(name: str, width: int = 44) -> str:
+    """A scenario's name cut to fit beside the bars, its backticks dropped."""
+    name = name.replace("`", "")
+    return name if len(name) <= width else name[: width - 1] + "…"

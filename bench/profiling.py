@@ -3,7 +3,8 @@
 `python -m bench --only fanout --profile` records the api (its supervisor and every api process,
 `--subprocesses`) at PROFILE_RATE samples a second without pausing it (`--nonblocking`), as folded
 stacks in the service logs folder, and puts the summary in the run's JSON: the share of the samples each
-function was running in itself (its own time), and each module's. `python -m bench.profiling FILE`
+function was running in itself (its own time), each module's, and the share each of taskgate's own
+functions was on the stack for (its time with what it called). `python -m bench.profiling FILE`
 prints the summary of a recorded file as a Markdown table.
 """
 
@@ -20,6 +21,8 @@ from typing import Any
 from testkit.processes import Service
 
 PROFILE_RATE = 100
+#: What taskgate's own frames hold: the file's package.
+OWN_CODE = "(taskgate_"
 TOP = 15
 _STOP_TIMEOUT = 60.0
 
@@ -49,18 +52,22 @@ def summary(folded: Path, top: int = TOP) -> dict[str, Any]:
     """The functions and the modules that took the most samples themselves, as shares of all samples."""
     own: Counter[str] = Counter()
     modules: Counter[str] = Counter()
+    ours: Counter[str] = Counter()
     for line in folded.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        leaf = stack.rsplit(";", 1)[-1]
-        own[leaf] += int(count)
-        modules[_module(leaf)] += int(count)
+        frames = stack.split(";")
+        own[frames[-1]] += int(count)
+        modules[_module(frames[-1])] += int(count)
+        for frame in {frame for frame in frames if OWN_CODE in frame}:
+            ours[frame] += int(count)
     total = sum(own.values()) or 1
     return {
         "samples": total,
         "functions": [[name, count / total] for name, count in own.most_common(top)],
         "modules": [[name, count / total] for name, count in modules.most_common(top)],
+        "taskgate": [[name, count / total] for name, count in ours.most_common(top)],
     }
 
 
@@ -79,6 +86,8 @@ def markdown(profile: dict[str, Any]) -> str:
     lines += [f"| {share:.1%} | `{name}` |" for name, share in profile["functions"]]
     lines += ["", "| own time | module |", "|---|---|"]
     lines += [f"| {share:.1%} | `{name}` |" for name, share in profile["modules"]]
+    lines += ["", "| on the stack | taskgate's function |", "|---|---|"]
+    lines += [f"| {share:.1%} | `{name}` |" for name, share in profile["taskgate"]]
     return "\n".join(lines) + "\n"
 
 
