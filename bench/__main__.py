@@ -18,7 +18,7 @@ from bench import infra, plot, report, wrk
 from bench.run import GROUPS, run
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Five thousand connections at once: the client, wrk and the api each hold one descriptor per connection.
+#: Ten thousand connections at once: the client holds a descriptor per connection, and so does the api.
 _FILES_NEEDED = 12_000
 _LOG_WIDTH = 160
 
@@ -32,9 +32,9 @@ def main(argv: list[str] | None = None) -> int:
         help="run only this group of scenarios (repeatable); the raw-Celery baseline always runs",
     )
     parser.add_argument(
-        "--tracing",
+        "--profile",
         action="store_true",
-        help="also run the delay-0 scenarios with tracing on (OTLP to a receiver in the bench), same targets",
+        help="sample the api with py-spy during the SSE fan-out; the summary goes in the JSON",
     )
     parser.add_argument(
         "--results", type=Path, default=ROOT / "bench" / "results", help="where the JSON goes"
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"service logs: {logs}")
     started, clock, load = datetime.now(UTC), time.perf_counter(), os.getloadavg()
     try:
-        results = run(set(groups), logs, traced=args.tracing)
+        results = run(set(groups), logs, profile=args.profile)
     except RuntimeError as exc:  # a service that did not start or died, with the end of its log
         console.print(f"[red]a service failed: {exc}[/red]")
         return 2
@@ -85,7 +85,7 @@ def _raise_file_limit() -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < _FILES_NEEDED:
         raise RuntimeError(
-            f"the hard limit on open files is {hard}; 5,000 connections need {_FILES_NEEDED}: "
+            f"the hard limit on open files is {hard}; 10,000 connections need {_FILES_NEEDED}: "
             "raise `ulimit -Hn`"
         )
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -55,8 +55,8 @@ def drive(load: Coroutine[Any, Any, T]) -> T:
 
 class Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
+        self.reader = reader
+        self.writer = writer
 
     @classmethod
     async def open(cls, url: str) -> "Connection":
@@ -73,21 +73,21 @@ class Connection:
             return Answer(NO_ANSWER, {"text": f"connection broken: {exc!r}"}, sent_at, time.monotonic())
 
     async def _exchange(self, request: bytes, sent_at: float) -> Answer:
-        self._writer.write(request)
-        head = await self._reader.readuntil(b"\r\n\r\n")
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
         status_line, *header_lines = head.decode("latin-1").split("\r\n")
         length = 0
         for line in header_lines:
             name, _, value = line.partition(":")
             if name.strip().lower() == "content-length":
                 length = int(value)
-        body = await self._reader.readexactly(length)
+        body = await self.reader.readexactly(length)
         answered_at = time.monotonic()
         return Answer(int(status_line.split(" ", 2)[1]), _parsed(body), sent_at, answered_at)
 
     async def close(self) -> None:
-        self._writer.close()
-        await self._writer.wait_closed()
+        self.writer.close()
+        await self.writer.wait_closed()
 
 
 def _parsed(body: bytes) -> dict[str, Any]:

@@ -15,18 +15,31 @@ from bench.infra import REDIS_URL
 from testkit.infrastructure import HOST
 from testkit.processes import Service, free_port, settings_env
 
+_SOURCE_TREE = Path(__file__).resolve().parent.parent
+
 
 def service_env(vhost: str, **settings: str | float) -> dict[str, str]:
     """The environment of a service: this machine's RabbitMQ, the bench's vhost and Redis database."""
     return settings_env(vhost, redis_url=REDIS_URL, result_expires=3600, **settings)
 
 
-def start_worker(env: dict[str, str], logs: Path, concurrency: int) -> Service:
-    hostname = f"bench-c{concurrency}-{uuid4().hex[:6]}@{HOST}"
-    # The scenarios load the process type only; hosting it alone keeps the worker's memory its own.
-    args = ["-m", "taskgate_worker", "--tasks", "process", "--concurrency", str(concurrency)]
+def start_worker(env: dict[str, str], logs: Path, concurrency: int, tasks: str = "process") -> Service:
+    hostname = f"bench-{tasks}-c{concurrency}-{uuid4().hex[:6]}@{HOST}"
+    # Each scenario loads one type per worker; hosting it alone keeps the worker's memory its own.
+    args = ["-m", "taskgate_worker", "--tasks", tasks, "--concurrency", str(concurrency)]
     args += ["--log-level", "warning"]
-    return Service.start(f"worker-c{concurrency}", [*args, "--hostname", hostname], env, logs)
+    return Service.start(f"worker-{tasks}-c{concurrency}", [*args, "--hostname", hostname], env, logs)
+
+
+def start_threaded_worker(
+    env: dict[str, str], logs: Path, concurrency: int, tasks: str = "process"
+) -> Service:
+    """The worker's app on Celery's thread pool (bench/threaded_worker.py): many sleeping jobs at once."""
+    hostname = f"bench-{tasks}-threads{concurrency}-{uuid4().hex[:6]}@{HOST}"
+    args = ["-m", "bench.threaded_worker", tasks, str(concurrency), hostname]
+    # It runs in the logs folder, like every service: the bench package is found from the source tree.
+    env = {**env, "PYTHONPATH": str(_SOURCE_TREE)}
+    return Service.start(f"worker-{tasks}-threads{concurrency}", args, env, logs)
 
 
 #: `taskgate-api --workers`: one api process per core of this machine (see docs/performance.md).

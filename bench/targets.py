@@ -55,6 +55,9 @@ class Scenario:
     name: str
     figures: list[Figure] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    #: Answers the api gave and tasks the workers ran while it was measured: what the CPU is divided by.
+    answers: int = 0
+    tasks: int = 0
 
     def add(self, *figures: Figure) -> None:
         self.figures.extend(figures)

@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,17 @@ _SUMMARY_PREFIX = "BENCH_JSON "
 #: One wrk thread drives thousands of requests a second, far more than the api answers; a second
 #: thread only for thousands of connections. Every thread is a core taken from the api and the worker.
 _CONNECTIONS_PER_THREAD = 2_500
+
+
+@dataclass(slots=True)
+class CpuUsed:
+    """CPU seconds (user and system) of every wrk run so far, read from its resource usage when reaped."""
+
+    seconds: float = 0.0
+
+
+#: The load generator's share of the machine: the CPU meters of the scenarios read it (bench/cpu.py).
+CPU = CpuUsed()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +72,10 @@ def run(url: str, connections: int, seconds: float, delay: float, timeout: float
         url,
     ]
     env = {**os.environ, "BENCH_DELAY": f"{delay:g}"}
-    completed = subprocess.run(
-        command, env=env, capture_output=True, encoding="utf-8", errors="replace", check=True
-    )
-    summary_lines = [line for line in completed.stdout.splitlines() if line.startswith(_SUMMARY_PREFIX)]
+    stdout, stderr = _run_counting_cpu(command, env)
+    summary_lines = [line for line in stdout.splitlines() if line.startswith(_SUMMARY_PREFIX)]
     if not summary_lines:
-        raise RuntimeError(f"wrk printed no summary:\n{completed.stdout}\n{completed.stderr}")
+        raise RuntimeError(f"wrk printed no summary:\n{stdout}\n{stderr}")
     summary = json.loads(summary_lines[-1].removeprefix(_SUMMARY_PREFIX))
     micros = summary["latency_us"]
     return WrkRun(
@@ -84,3 +94,19 @@ def run(url: str, connections: int, seconds: float, delay: float, timeout: float
         statuses=summary["statuses"],
         failure_bodies=summary["failure_bodies"],
     )
+
+
+def _run_counting_cpu(command: list[str], env: dict[str, str]) -> tuple[str, str]:
+    """Run wrk to its end; its output, and its CPU time added to CPU (wait4 gives a child's usage)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        CPU.seconds += usage.ru_utime + usage.ru_stime
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", errors="replace")
+        stderr = err.read().decode("utf-8", errors="replace")
+    if process.returncode != 0:
+        raise RuntimeError(f"wrk exited with {process.returncode}:\n{stdout}\n{stderr}")
+    return stdout, stderr

@@ -37,15 +37,21 @@ def first_task(app: Celery, env: dict[str, str], logs: Path) -> tuple[Scenario, 
     return scenario, worker
 
 
-def measure(app: Celery) -> tuple[Scenario, Latency, Drain]:
-    """The baseline: sequential round trips, and the rate at which the worker drains a full queue."""
+def measure(app: Celery, concurrency: int = 1) -> tuple[Scenario, Latency, Drain]:
+    """The baseline: sequential round trips, and the rate at which the worker (of `concurrency`
+    processes) drains a full queue."""
     latency = baseline.round_trips(app, ROUND_TRIPS, WARMUP_ROUND_TRIPS)
     drain = baseline.drain(app, DRAIN_TASKS)
-    scenario = Scenario("baseline: raw Celery producer, same worker (WORKER_CONCURRENCY 1)")
+    scenario = Scenario(f"baseline: raw Celery producer, same worker (WORKER_CONCURRENCY {concurrency})")
     scenario.add(
         reported(f"round trip p50 ({ROUND_TRIPS} sequential)", latency.p50, "ms"),
         reported("round trip p99", latency.p99, "ms"),
         reported(f"tasks/s ({DRAIN_TASKS} queued at once)", drain.per_second, "tasks/s"),
     )
-    scenario.raw = {"latency_ms": asdict(latency), "drain": {"tasks": drain.tasks, "seconds": drain.seconds}}
+    scenario.raw = {
+        "concurrency": concurrency,
+        "latency_ms": asdict(latency),
+        "drain": {"tasks": drain.tasks, "seconds": drain.seconds},
+    }
+    scenario.tasks = WARMUP_ROUND_TRIPS + ROUND_TRIPS + DRAIN_TASKS
     return scenario, latency, drain

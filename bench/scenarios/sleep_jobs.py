@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bench import client
 from bench.client import Answer
+from bench.cpu import CpuMeter
 from bench.services import rss_bytes, start_worker
 from bench.targets import Scenario, at_least, equal, reported
 from testkit.processes import Service, wait_ready
@@ -29,7 +30,8 @@ def measure(api: Service, env: dict[str, str], logs: Path, concurrency: int) -> 
         wait_ready(api, worker)
         request = client.post_request(api.url, "/process", {"delay": JOB_SECONDS})
         clients = _CLIENTS_PER_PROCESS * concurrency
-        answers = client.drive(client.closed_loop(api.url, request, clients, RUN_SECONDS))
+        with CpuMeter(api, [worker]) as meter:
+            answers = client.drive(client.closed_loop(api.url, request, clients, RUN_SECONDS))
         worker_rss = rss_bytes(worker)
     finally:
         worker.stop()
@@ -40,6 +42,7 @@ def measure(api: Service, env: dict[str, str], logs: Path, concurrency: int) -> 
         at_least("jobs/s", rate, 0.9 * concurrency / JOB_SECONDS, "jobs/s", "90 % of concurrency"),
         equal("answers not `completed`", not_completed, 0, ""),
         reported("worker RSS, all processes", worker_rss / _MB, "MB"),
+        *meter.figures(len(answers), len(answers)),
     )
     scenario.raw = {
         "concurrency": concurrency,
