@@ -52,9 +52,9 @@ class WebhookSettings(TaskSettings):
     webhook_timeout: float = Field(
         10.0,
         gt=0,
-        le=60,
+        le=30,
         allow_inf_nan=False,
-        description="Seconds one attempt may take, connecting included (WEBHOOK_TIMEOUT).",
+        description="Seconds one attempt may take, connecting included, at most 30 (WEBHOOK_TIMEOUT).",
     )
 
     @field_validator("webhook_allowed_hosts")
@@ -135,8 +135,8 @@ WEBHOOK = TaskSpec(
     args=WebhookArgs,
     result=WebhookResult,
     description="Post a finished task's view to its callback_url, signed (Standard Webhooks).",
-    # One attempt is one HTTP request of at most WEBHOOK_TIMEOUT (60 s at most).
-    soft_time_limit=75,
+    # One attempt is one HTTP request of at most WEBHOOK_TIMEOUT (30 s at most).
+    soft_time_limit=40,
     # Exponential backoff with full jitter, as every type's; WEBHOOK_DEADLINE ends it sooner. The handler
     # schedules each retry itself, so the task's view can say when the next attempt is due.
     retry=RetryPolicy(attempts=100, backoff=1, backoff_max=300),
