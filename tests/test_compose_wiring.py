@@ -62,14 +62,28 @@ def seconds(duration: str) -> float:
     return sum(float(number) * _UNITS[unit] for number, unit in parts)
 
 
+def task_settings(secret: bool) -> set[str]:
+    """The shipped task types' settings: the secret ones (SecretStr values: the worker's, whose handlers
+    use them; the api has no use for them), or the others."""
+    models = [spec.settings for spec in builtin.SPECS if spec.settings is not None]
+    return {
+        name.upper()
+        for model in models
+        for name, field in model.model_fields.items()
+        if ("SecretStr" in str(field.annotation)) is secret
+    }
+
+
 def read_by(service: str) -> set[str]:
     """Every variable the service's package reads: its settings class's fields, the shipped task types'
-    settings and OpenTelemetry's endpoint (api, worker), the supervisor's API_WORKERS (api)."""
+    settings and OpenTelemetry's endpoint (api, worker; the secret ones the worker only), the supervisor's
+    API_WORKERS (api)."""
     names = {name.upper() for name in SETTINGS[service].model_fields}
     if service in ("api", "worker"):
-        task_settings = [spec.settings for spec in builtin.SPECS if spec.settings is not None]
-        names |= {name.upper() for settings in task_settings for name in settings.model_fields}
+        names |= task_settings(secret=False)
         names.add("OTEL_EXPORTER_OTLP_ENDPOINT")
+    if service == "worker":
+        names |= task_settings(secret=True)
     if service == "api":
         names.add(WORKERS_SETTING)
     return names
@@ -78,7 +92,8 @@ def read_by(service: str) -> set[str]:
 def secret_settings(service: str) -> set[str]:
     """The settings the service's class holds as secrets (typed SecretStr, or a list of them)."""
     fields = SETTINGS[service].model_fields.items()
-    return {name.upper() for name, field in fields if "SecretStr" in str(field.annotation)}
+    own = {name.upper() for name, field in fields if "SecretStr" in str(field.annotation)}
+    return own | task_settings(secret=True) if service == "worker" else own
 
 
 def environment(service: str) -> dict[str, str]:

@@ -31,11 +31,14 @@ def read_settings() -> dict[str, set[str]]:
     """Each variable a process reads, with the processes that read it."""
     readers: dict[str, set[str]] = {}
     services = {"api": fields(ApiSettings), "worker": fields(WorkerSettings), "ops": fields(OpsSettings)}
-    # The built-in task types' settings are read wherever the types are: by the api and the worker.
+    # The built-in task types' settings are read wherever the types are: by the api and the worker; a
+    # secret one (a SecretStr value, WEBHOOK_SECRETS) by the worker only, whose handler uses it.
     for spec in builtin.SPECS:
         if spec.settings is not None:
-            for reader in ("api", "worker"):
-                services[reader] |= {name.upper() for name in spec.settings.model_fields}
+            for name, field in spec.settings.model_fields.items():
+                secret = "SecretStr" in str(field.annotation)
+                for reader in ("worker",) if secret else ("api", "worker"):
+                    services[reader].add(name.upper())
     services["api"].add(WORKERS_SETTING)
     # Tracing is OpenTelemetry's own standard variables, read by its SDK in the api and the worker; the
     # README and .env.example name the one that turns it on (the others work as OpenTelemetry documents).

@@ -46,6 +46,17 @@ def document(unreachable_settings: ApiSettings, served: Registry) -> Document:
     return document_of(unreachable_settings, served)
 
 
+def offered(registry: Registry) -> list[AnySpec]:
+    """The types clients submit: all but the internal ones."""
+    return [spec for spec in registry if not spec.internal]
+
+
+def test_an_internal_type_has_no_operation(document: Document) -> None:
+    assert "webhook" in discover()
+    assert not [path for path in document["paths"] if path.endswith("/webhook")]
+    assert "WebhookArgs" not in document["components"]["schemas"]
+
+
 def ref(name: str) -> dict[str, str]:
     return {"$ref": REF + name}
 
@@ -81,7 +92,7 @@ def refs_in(node: object) -> Iterator[str]:
 
 def test_every_task_type_has_a_submit_and_a_run_operation(document: Document, served: Registry) -> None:
     components = document["components"]["schemas"]
-    for spec in served:
+    for spec in offered(served):
         submit = document["paths"][submit_path(spec)]["post"]
         run = document["paths"][run_path(spec)]["post"]
         assert submit["operationId"] == submit_operation_id(spec)
@@ -116,7 +127,7 @@ def test_every_task_type_operation_documents_its_failures_with_models(
         **({"202": "PendingResponse", "500": "FailedResponse"} if kind == "run" else {}),
     }
     components = document["components"]["schemas"]
-    for spec in served:
+    for spec in offered(served):
         path = submit_path(spec) if kind == "submit" else run_path(spec)
         responses = document["paths"][path]["post"]["responses"]
         for code, model in expected.items():
@@ -146,7 +157,7 @@ def test_the_seed_s_operations_are_documented_as_before(document: Document) -> N
 
 def test_a_task_view_s_result_is_one_of_the_result_models(document: Document, served: Registry) -> None:
     result = document["components"]["schemas"]["TaskView"]["properties"]["result"]
-    assert result["anyOf"] == [*(ref(spec.result.__name__) for spec in served), {"type": "null"}]
+    assert result["anyOf"] == [*(ref(spec.result.__name__) for spec in offered(served)), {"type": "null"}]
 
 
 def test_a_type_s_settings_are_stated_on_its_operations(
@@ -160,7 +171,7 @@ def test_a_type_s_settings_are_stated_on_its_operations(
         "echo": "This deployment's settings of the echo type: ECHO_MAX_LENGTH = 50.",
         "thumbnail": "This deployment's settings of the thumbnail type: THUMBNAIL_MAX_PIXELS = 25000000.",
     }
-    for spec in registry:
+    for spec in offered(registry):
         for path in (submit_path(spec), run_path(spec)):
             description = document["paths"][path]["post"]["description"]
             if spec.name in stated:
@@ -286,7 +297,7 @@ def headers_of(document: Document, path: str, method: str, code: str) -> set[str
 
 
 def test_the_headers_answers_carry_are_declared(document: Document, served: Registry) -> None:
-    for spec in served:
+    for spec in offered(served):
         assert headers_of(document, submit_path(spec), "post", "202") == {"Location"}
         assert headers_of(document, run_path(spec), "post", "202") == {"Location", "Retry-After"}
     assert headers_of(document, "/tasks", "post", "202") == {"Location"}

@@ -65,7 +65,7 @@ def by_queue(states: list[QueueState]) -> dict[str, QueueState]:
 
 async def test_queues_nobody_declared_yet_are_named_as_such(readiness: Readiness) -> None:
     states = by_queue(await anyio.to_thread.run_sync(readiness.queue_states))
-    assert list(states) == ["taskgate", "taskgate.thumbnail"]
+    assert list(states) == ["taskgate", "taskgate.thumbnail", "taskgate.webhook"]
     for state in states.values():
         assert (state.messages, state.consumers) == (None, None)
         assert state.detail == "the queue does not exist yet: no worker or api declared it"
@@ -119,6 +119,7 @@ async def test_readiness_lists_every_queue_and_needs_a_worker(serve: Serve, sett
         ("taskgate.acme.weekly-report", ["acme.weekly-report"], None, None),
         ("taskgate.echo", ["echo"], None, None),
         ("taskgate.thumbnail", ["thumbnail"], 0, 0),
+        ("taskgate.webhook", ["webhook"], 0, 0),
     ]
     assert "does not exist yet" in ready.queues[2].detail
 

@@ -63,6 +63,7 @@ def test_readiness_names_every_failing_part(offline_client: TestClient) -> None:
     assert [(queue["queue"], queue["tasks"]) for queue in body["queues"]] == [
         ("taskgate", ["process"]),
         ("taskgate.thumbnail", ["thumbnail"]),
+        ("taskgate.webhook", ["webhook"]),
     ]
     for queue in body["queues"]:
         assert (queue["messages"], queue["consumers"]) == (None, None)

@@ -244,6 +244,16 @@ def test_keys_travel_in_headers(use: Use) -> None:
     assert api.last.headers["authorization"] == "Bearer s3cret"
 
 
+@pytest.mark.parametrize("method", ["submit", "run"])
+def test_a_callback_url_travels_as_a_query_parameter(use: Use, method: str) -> None:
+    api = fake(answer(202, SUBMITTED) if method == "submit" else answer(200, completed(THUMBNAIL, SMALL)))
+
+    use(api, method, THUMBNAIL, thumbnail_args(), callback_url="https://hooks.example.com/t?x=1")
+
+    assert api.last.url.params["callback_url"] == "https://hooks.example.com/t?x=1"
+    assert ThumbnailArgs.model_validate_json(api.last.content) == thumbnail_args()
+
+
 def test_arguments_the_api_must_judge_reach_it(use: Use) -> None:
     api = fake(answer(422, ValidationErrorResponse(detail=[])))
 

@@ -327,6 +327,47 @@ def test_status_shows_every_field_that_is_set(
     assert requests[-1].url.params["wait"] == "3.0"
 
 
+def test_status_shows_the_webhook_and_its_attempts(
+    monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
+) -> None:
+    webhook = {
+        "url": "https://hooks.example.com/t",
+        "state": "delivering",
+        "attempts": [
+            {"at": "2026-11-24T10:00:02+00:00", "status": 500, "error": "HTTP 500"},
+            {"at": "2026-11-24T10:00:03+00:00", "status": None, "error": "ConnectError: refused"},
+        ],
+        "next_attempt_at": "2026-11-24T10:00:05+00:00",
+    }
+    serve(
+        monkeypatch,
+        requests,
+        ("/tasks/" + TASK, json_answer(200, finished(TaskState.COMPLETED, webhook=webhook))),
+    )
+
+    code, out, _ = run(capsys, "status", TASK)
+
+    assert code == 0
+    assert [line.rstrip() for line in out.splitlines()[-4:]] == [
+        "webhook   https://hooks.example.com/t delivering",
+        "            2026-11-24T10:00:02+00:00 HTTP 500",
+        "            2026-11-24T10:00:03+00:00 ConnectError: refused",
+        "            next attempt at 2026-11-24T10:00:05+00:00",
+    ]
+
+
+def test_submit_and_run_send_the_callback_url(
+    monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
+) -> None:
+    serve(monkeypatch, requests, ("", SUBMITTED))
+    hook = "https://hooks.example.com/t?team=a"
+
+    assert run(capsys, "submit", "process", "--args", "{}", "--callback-url", hook)[0] == 0
+    assert requests[-1].url.params["callback_url"] == hook
+    assert run(capsys, "submit", "process", "--args", "{}")[0] == 0
+    assert "callback_url" not in requests[-1].url.params
+
+
 def test_status_shows_the_result_json_with_long_strings_shortened(
     monkeypatch: pytest.MonkeyPatch, requests: list[httpx.Request], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -646,8 +687,9 @@ def test_types_lists_the_task_types_installed_here(capsys: pytest.CaptureFixture
 
     assert (code, err) == (0, "")
     listed = [line.split(None, 2) for line in out.splitlines()]
-    assert listed == [[spec.name, spec.queue, spec.description] for spec in discover()]
+    assert listed == [[spec.name, spec.queue, spec.description] for spec in discover() if not spec.internal]
     assert {"process", "thumbnail"} <= {name for name, _, _ in listed}
+    assert "webhook" not in {name for name, _, _ in listed}  # taskgate's own: no client submits it
 
 
 def test_types_in_columns(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,14 +1,24 @@
 """The Redis codec the api and the worker share: what a record and a stored state make of a task."""
 
 import json
+from datetime import UTC, datetime
 
-from taskgate_contracts import PROGRESS_STATE, Progress, TaskState, TaskView
+from taskgate_contracts import (
+    PROGRESS_STATE,
+    Progress,
+    TaskState,
+    TaskView,
+    WebhookAttempt,
+    WebhookState,
+    WebhookView,
+)
 from taskgate_contracts.storage import (
     CANCELLED_REASON,
     RESULT_CHANNEL_PATTERN,
     EventField,
     RecordField,
     ResultMeta,
+    WebhookTarget,
     logged_event,
     record_key,
     result_key,
@@ -137,4 +147,52 @@ def test_the_notes_a_worker_writes() -> None:
         "taskgate:task:b",
         "taskgate:events:b",
     ]
-    assert scripts.create_args("now", 60, ["process", "thumbnail"]) == ["now", 60, "process", "thumbnail"]
+    webhook = WebhookTarget("https://hooks.example.com/x", "team-a")
+    assert scripts.create_args("now", 60, [("process", None), ("thumbnail", webhook)]) == [
+        "now",
+        60,
+        "process",
+        "",
+        "",
+        "thumbnail",
+        "https://hooks.example.com/x",
+        "team-a",
+    ]
+    assert scripts.create_args("now", 60, [("process", WebhookTarget("http://h/", None))])[2:] == [
+        "process",
+        "http://h/",
+        "",
+    ]
+
+
+def test_a_task_without_a_callback_url_has_no_webhook_section() -> None:
+    view = task_view("t", QUEUED, None)
+    assert view is not None
+    assert view.webhook is None
+
+
+def test_a_webhook_is_pending_until_its_delivery_notes_an_attempt() -> None:
+    view = task_view("t", {**QUEUED, RecordField.WEBHOOK_URL: "https://h/x"}, None)
+    assert view is not None
+    assert view.webhook == WebhookView(url="https://h/x", state=WebhookState.PENDING)
+
+
+def test_the_notes_of_a_delivery_make_the_webhook_section() -> None:
+    failed = WebhookAttempt(at=datetime(2026, 11, 29, 10, tzinfo=UTC), status=500, error="HTTP 500")
+    next_at = datetime(2026, 11, 29, 10, 0, 2, tzinfo=UTC)
+    note = scripts.webhook_note(600, WebhookState.DELIVERING, [failed], next_at)
+    assert note[:2] == [600, "delivering"]
+    assert note[3] == next_at.isoformat()
+    record = {
+        **QUEUED,
+        RecordField.WEBHOOK_URL: "https://h/x",
+        RecordField.WEBHOOK_STATE: str(note[1]),
+        RecordField.WEBHOOK_ATTEMPTS: str(note[2]),
+        RecordField.WEBHOOK_NEXT_AT: str(note[3]),
+    }
+    view = task_view("t", record, meta("SUCCESS", {}))
+    assert view is not None
+    assert view.webhook == WebhookView(
+        url="https://h/x", state=WebhookState.DELIVERING, attempts=[failed], next_attempt_at=next_at
+    )
+    assert scripts.webhook_note(600, WebhookState.DELIVERED, [failed], None)[3] == ""

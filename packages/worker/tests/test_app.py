@@ -11,6 +11,7 @@ from kombu.utils.imports import symbol_by_name
 from taskgate_contracts import discover
 from taskgate_contracts.builtin.process import PROCESS
 from taskgate_contracts.builtin.thumbnail import THUMBNAIL
+from taskgate_contracts.builtin.webhook import WEBHOOK
 from taskgate_contracts.tasks import HARD_LIMIT_GRACE_SECONDS
 from taskgate_worker.base import HandlerTask
 from taskgate_worker.config import WorkerSettings
@@ -47,7 +48,7 @@ def test_every_installed_task_type_is_registered_with_its_entry_point_handler(in
 def test_each_hosted_queue_is_durable_without_arguments(installed_app: Celery) -> None:
     queues = {queue.name: queue for queue in installed_app.conf.task_queues}
 
-    assert set(queues) == {"taskgate", THUMBNAIL.queue}
+    assert set(queues) == {"taskgate", THUMBNAIL.queue, WEBHOOK.queue}
     for name, queue in queues.items():
         assert queue.durable is True
         assert not queue.queue_arguments

@@ -21,6 +21,7 @@ from taskgate_api.engine.sending import TaskSender, create_producer
 from taskgate_api.engine.submitting import Submitter
 from taskgate_api.engine.tasktypes import TaskTypes
 from taskgate_api.engine.waiting import ResultHub
+from taskgate_api.engine.webhooks import Webhooks
 from taskgate_api.http import documentation, errors
 from taskgate_api.http.counting import CountRequests
 from taskgate_api.http.dependencies import Services
@@ -82,6 +83,7 @@ def wire(
             keys=IdempotencyKeys(redis, redis_address, settings.result_expires),
             admission=asyncio.Semaphore(settings.submit_concurrency),
         ),
+        webhooks=Webhooks(redis, redis_address, settings.result_expires, sender, task_types.webhook_settings),
         readiness=Readiness(
             producer,
             redis,

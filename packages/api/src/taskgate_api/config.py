@@ -16,7 +16,7 @@ from taskgate_contracts.tasks import environment as task_environment
 
 def environment() -> dict[str, str]:
     """The variables the task types' settings are read from: `.env`, overridden by the environment."""
-    return task_environment(dotenv_values(ENV_FILE), os.environ)
+    return task_environment(dotenv_values(ENV_FILE), os.environ, secrets_dir())
 
 
 class ApiSettings(BaseSettings, Connections, Observability):

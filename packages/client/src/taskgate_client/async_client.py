@@ -49,15 +49,26 @@ class AsyncTaskgateClient(ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport
         args: ArgsT | Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
+        callback_url: str | None = None,
     ) -> SubmittedResponse: ...
     @overload
     async def submit(
-        self, task: str, args: TaskArgs = None, *, idempotency_key: str | None = None
+        self,
+        task: str,
+        args: TaskArgs = None,
+        *,
+        idempotency_key: str | None = None,
+        callback_url: str | None = None,
     ) -> SubmittedResponse: ...
     async def submit(
-        self, task: TaskType, args: TaskArgs = None, *, idempotency_key: str | None = None
+        self,
+        task: TaskType,
+        args: TaskArgs = None,
+        *,
+        idempotency_key: str | None = None,
+        callback_url: str | None = None,
     ) -> SubmittedResponse:
-        return await self._send(calls.submit(task, args, idempotency_key))
+        return await self._send(calls.submit(task, args, idempotency_key, callback_url))
 
     # Not asyncio.timeout: running out of time raises TaskPendingError, never cuts a call short.
     @overload
@@ -67,6 +78,7 @@ class AsyncTaskgateClient(ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport
         args: ArgsT | Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
+        callback_url: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> TaskResultT: ...
     @overload
@@ -76,6 +88,7 @@ class AsyncTaskgateClient(ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport
         args: TaskArgs = None,
         *,
         idempotency_key: str | None = None,
+        callback_url: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> Any: ...
     async def run(
@@ -84,9 +97,11 @@ class AsyncTaskgateClient(ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport
         args: TaskArgs = None,
         *,
         idempotency_key: str | None = None,
+        callback_url: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> Any:
-        return await self._run(running(task, args, idempotency_key, self.task_timeout, timeout))
+        plan = running(task, args, idempotency_key, self.task_timeout, timeout, callback_url)
+        return await self._run(plan)
 
     async def get(self, task_id: str, wait: float | None = None) -> TaskView:
         return await self._send(calls.get(task_id, wait))

@@ -121,20 +121,26 @@ def post_args(
     idempotency_key: str | None,
     read: Callable[[httpx.Response], AnswerT],
     holds: float = 0.0,
+    callback_url: str | None = None,
 ) -> Call[AnswerT]:
-    """A task type's operation: its arguments as the JSON body."""
+    """A task type's operation: its arguments as the JSON body, and where its webhook goes, if anywhere."""
     headers = {"Content-Type": "application/json"}
+    params = {} if callback_url is None else {"callback_url": callback_url}
     if idempotency_key is not None:
         headers[IDEMPOTENCY_HEADER] = idempotency_key
     # By alias: the api validates the body with the same model, which reads its fields by their aliases.
     data = args.model_dump(mode="json", by_alias=True) if isinstance(args, BaseModel) else dict(args or {})
     # json.dumps, not a model: the api judges the arguments (its limits are its own), and NaN or infinity
     # must reach it to be refused with its 422 rather than fail here inside an encoder.
-    return Call("POST", path, read, headers=headers, content=json.dumps(data).encode(), holds=holds)
+    content = json.dumps(data).encode()
+    return Call("POST", path, read, headers=headers, content=content, params=params, holds=holds)
 
 
-def submit(task: TaskType, args: TaskArgs, idempotency_key: str | None) -> Call[SubmittedResponse]:
-    return post_args(submit_path(task), args, idempotency_key, _expect(SubmittedResponse))
+def submit(
+    task: TaskType, args: TaskArgs, idempotency_key: str | None, callback_url: str | None = None
+) -> Call[SubmittedResponse]:
+    read = _expect(SubmittedResponse)
+    return post_args(submit_path(task), args, idempotency_key, read, callback_url=callback_url)
 
 
 def get(task_id: str, wait: float | None = None) -> Call[TaskView]:

@@ -35,7 +35,7 @@ from taskgate_client.errors import (
 )
 from taskgate_client.sync_client import TaskgateClient
 from taskgate_client.version import __version__
-from taskgate_contracts.registry import RegistryError, discover
+from taskgate_contracts.registry import Registry, RegistryError, discover
 from taskgate_contracts.responses import TaskState, TaskView
 
 OK, TASK_DID_NOT_COMPLETE, REFUSED, UNAVAILABLE, INTERRUPTED = 0, 1, 2, 3, 130
@@ -89,7 +89,9 @@ def _task_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _submit(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Console) -> int:
-    submitted = client.submit(args.task, _task_args(args), idempotency_key=args.idempotency_key)
+    submitted = client.submit(
+        args.task, _task_args(args), idempotency_key=args.idempotency_key, callback_url=args.callback_url
+    )
     if not args.follow:
         if args.json:
             _print_json(out, submitted.model_dump(mode="json"))
@@ -116,7 +118,11 @@ def _submit(client: TaskgateClient, args: argparse.Namespace, out: Console, err:
 
 def _run(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Console) -> int:
     result = client.run(
-        args.task, _task_args(args), idempotency_key=args.idempotency_key, timeout=args.timeout
+        args.task,
+        _task_args(args),
+        idempotency_key=args.idempotency_key,
+        callback_url=args.callback_url,
+        timeout=args.timeout,
     )
     if args.json:
         _print_json(out, result)
@@ -149,7 +155,8 @@ def _cancel(client: TaskgateClient, args: argparse.Namespace, out: Console, err:
 
 
 def _types(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Console) -> int:
-    registry = discover()
+    # The internal types (a webhook's delivery) are taskgate's own: no client submits them.
+    registry = Registry.of(spec for spec in discover() if not spec.internal)
     if args.json:
         _print_json(out, [rendering.task_type(spec) for spec in registry])
         return OK
@@ -232,6 +239,12 @@ def _parser() -> argparse.ArgumentParser:
         )
         sub.add_argument(
             "--idempotency-key", help="the same key attaches to the same task, never a second one"
+        )
+        sub.add_argument(
+            "--callback-url",
+            metavar="URL",
+            help="post the task's view here once it ends, signed per Standard Webhooks (the api's "
+            "WEBHOOK_ALLOWED_HOSTS must allow it)",
         )
 
     submit = command("submit", _submit, "queue a task and print its id")

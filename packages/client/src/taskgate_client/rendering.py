@@ -20,7 +20,7 @@ from rich.table import Table
 
 from taskgate_contracts.events import TaskEvent
 from taskgate_contracts.registry import AnySpec, Registry
-from taskgate_contracts.responses import TaskState, TaskView
+from taskgate_contracts.responses import TaskState, TaskView, WebhookView
 
 _STYLES = {
     TaskState.QUEUED: "cyan",
@@ -87,11 +87,23 @@ def task_table(view: TaskView) -> Table:
         "started": view.started_at.isoformat() if view.started_at else "",
         "finished": view.finished_at.isoformat() if view.finished_at else "",
         "worker": escape(view.worker or ""),
+        "webhook": _webhook(view.webhook) if view.webhook is not None else "",
     }
     for name, value in rows.items():
         if value:
             table.add_row(name, value)
     return table
+
+
+def _webhook(webhook: WebhookView) -> str:
+    """Where the task's view is posted, how that stands, and each attempt on a line of its own."""
+    lines = [f"{escape(webhook.url)} {webhook.state.value}"]
+    for attempt in webhook.attempts:
+        answer = f"HTTP {attempt.status}" if attempt.error is None else attempt.error
+        lines.append(f"  {attempt.at.isoformat()} {escape(answer)}")
+    if webhook.next_attempt_at is not None:
+        lines.append(f"  next attempt at {webhook.next_attempt_at.isoformat()}")
+    return "\n".join(lines)
 
 
 def outcome(view: TaskView) -> str:

@@ -59,6 +59,7 @@ def running(
     idempotency_key: str | None,
     task_timeout: float,
     timeout: float | None,
+    callback_url: str | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> Plan[Any]:
     """Run the task and answer its result once it completes, within `timeout` seconds (by default the
@@ -68,7 +69,9 @@ def running(
     """
     started = clock()
     deadline = started + (task_timeout if timeout is None else timeout)
-    run = post_args(run_path(task), args, idempotency_key, _read_outcome, holds=task_timeout)
+    run = post_args(
+        run_path(task), args, idempotency_key, _read_outcome, holds=task_timeout, callback_url=callback_url
+    )
     outcome = yield from ask(run)
     if isinstance(outcome, Completed):
         return _result(task, outcome.task_id, outcome.result)

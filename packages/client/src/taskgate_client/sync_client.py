@@ -46,17 +46,29 @@ class TaskgateClient(ClientBase[httpx.Client, httpx.BaseTransport]):
         args: ArgsT | Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
+        callback_url: str | None = None,
     ) -> SubmittedResponse: ...
     @overload
     def submit(
-        self, task: str, args: TaskArgs = None, *, idempotency_key: str | None = None
+        self,
+        task: str,
+        args: TaskArgs = None,
+        *,
+        idempotency_key: str | None = None,
+        callback_url: str | None = None,
     ) -> SubmittedResponse: ...
     def submit(
-        self, task: TaskType, args: TaskArgs = None, *, idempotency_key: str | None = None
+        self,
+        task: TaskType,
+        args: TaskArgs = None,
+        *,
+        idempotency_key: str | None = None,
+        callback_url: str | None = None,
     ) -> SubmittedResponse:
         """Queue a task of the given type (its spec, or its name); answers at once with the task id and
-        where to follow it. `args` is the type's args model, or the JSON of its arguments as a mapping."""
-        return self._send(calls.submit(task, args, idempotency_key))
+        where to follow it. `args` is the type's args model, or the JSON of its arguments as a mapping.
+        With `callback_url`, the task's view is posted there once it ends, signed (Standard Webhooks)."""
+        return self._send(calls.submit(task, args, idempotency_key, callback_url))
 
     @overload
     def run(
@@ -65,6 +77,7 @@ class TaskgateClient(ClientBase[httpx.Client, httpx.BaseTransport]):
         args: ArgsT | Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
+        callback_url: str | None = None,
         timeout: float | None = None,
     ) -> TaskResultT: ...
     @overload
@@ -74,6 +87,7 @@ class TaskgateClient(ClientBase[httpx.Client, httpx.BaseTransport]):
         args: TaskArgs = None,
         *,
         idempotency_key: str | None = None,
+        callback_url: str | None = None,
         timeout: float | None = None,
     ) -> Any: ...
     def run(
@@ -82,6 +96,7 @@ class TaskgateClient(ClientBase[httpx.Client, httpx.BaseTransport]):
         args: TaskArgs = None,
         *,
         idempotency_key: str | None = None,
+        callback_url: str | None = None,
         timeout: float | None = None,
     ) -> Any:
         """Run a task and answer its result once it completes: an instance of the spec's result model, or
@@ -91,7 +106,7 @@ class TaskgateClient(ClientBase[httpx.Client, httpx.BaseTransport]):
         anyway). Raises `TaskFailedError` or `TaskCancelledError` when the task does not complete, and
         `TaskPendingError`, which carries its `task_id`, when it has not finished in time.
         """
-        return self._run(running(task, args, idempotency_key, self.task_timeout, timeout))
+        return self._run(running(task, args, idempotency_key, self.task_timeout, timeout, callback_url))
 
     def get(self, task_id: str, wait: float | None = None) -> TaskView:
         """The task as it is, or once it ends if that is within `wait` seconds (at most TASK_TIMEOUT)."""

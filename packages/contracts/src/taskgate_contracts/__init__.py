@@ -40,6 +40,9 @@ from taskgate_contracts.responses import (
     UnauthorizedResponse,
     UnknownTaskTypeResponse,
     ValidationErrorResponse,
+    WebhookAttempt,
+    WebhookState,
+    WebhookView,
 )
 from taskgate_contracts.tasks import (
     TIME_LIMIT_EXCEEDED,
@@ -93,6 +96,9 @@ __all__ = [
     "UnknownTaskTypeError",
     "UnknownTaskTypeResponse",
     "ValidationErrorResponse",
+    "WebhookAttempt",
+    "WebhookState",
+    "WebhookView",
     "__version__",
     "describe_settings_error",
     "discover",

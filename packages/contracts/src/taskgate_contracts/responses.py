@@ -82,6 +82,34 @@ class FailedResponse(BaseModel):
     task_id: str = _TaskId
 
 
+class WebhookState(StrEnum):
+    """Where a task's completion webhook is: `pending` until its first attempt, `delivering` while an
+    attempt failed and another is due, then `delivered` (the receiver answered 2xx) or `failed` (it did
+    not within WEBHOOK_DEADLINE, or the destination is refused)."""
+
+    PENDING = "pending"
+    DELIVERING = "delivering"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookAttempt(BaseModel):
+    """One attempt to deliver a task's completion webhook."""
+
+    at: datetime = Field(description="When the attempt was made.")
+    status: int | None = Field(None, description="The receiver's HTTP status; null when it gave none.")
+    error: str | None = Field(None, description="Why the attempt did not deliver; null when it did.")
+
+
+class WebhookView(BaseModel):
+    """The task's completion webhook: where its view is posted once it ends, and how that went."""
+
+    url: str = Field(description="The `callback_url` the task was submitted with.")
+    state: WebhookState
+    attempts: list[WebhookAttempt] = Field(default_factory=list, description="Oldest first.")
+    next_attempt_at: datetime | None = Field(None, description="When the next attempt is due, if one is.")
+
+
 class TaskView(BaseModel):
     """The state of one task, as `GET /tasks/{task_id}` reports it."""
 
@@ -100,7 +128,29 @@ class TaskView(BaseModel):
                     "started_at": "2026-11-24T10:00:00.004Z",
                     "finished_at": None,
                     "worker": "taskgate-process-4242@host",
-                }
+                    "webhook": None,
+                },
+                {
+                    "task_id": "6f1c…",
+                    "task": "process",
+                    "status": "completed",
+                    "progress": {"percent": 100.0, "current": 0, "total": 0, "message": "done"},
+                    "result": {"result": COMPLETED_MESSAGE, "delay": 2},
+                    "error": None,
+                    "attempts": 1,
+                    "queued_at": "2026-11-24T10:00:00Z",
+                    "started_at": "2026-11-24T10:00:00.004Z",
+                    "finished_at": "2026-11-24T10:00:02.006Z",
+                    "worker": "taskgate-process-4242@host",
+                    "webhook": {
+                        "url": "https://hooks.example.com/taskgate",
+                        "state": "delivering",
+                        "attempts": [
+                            {"at": "2026-11-24T10:00:02.031Z", "status": 503, "error": "HTTP 503"},
+                        ],
+                        "next_attempt_at": "2026-11-24T10:00:03.712Z",
+                    },
+                },
             ]
         }
     )
@@ -116,6 +166,7 @@ class TaskView(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     worker: str | None = Field(None, description="The worker that ran it.")
+    webhook: WebhookView | None = Field(None, description="Its completion webhook, if it has a callback_url.")
 
 
 class TaskLinks(BaseModel):

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo
@@ -106,6 +107,9 @@ class TaskSpec(Generic[ArgsT, ResultT]):
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     #: The task type's own settings, if it has any.
     settings: type["TaskSettings"] | None = None
+    #: Sent by taskgate itself, never by a client: the api offers no HTTP operations of it (a webhook
+    #: delivery, say). Its queue, worker and retries are every type's.
+    internal: bool = False
 
     def __post_init__(self) -> None:
         problem = _name_problem(self.name)
@@ -154,10 +158,18 @@ def _defaults(model: type[SettingsT]) -> SettingsT:
     return model()
 
 
-def environment(from_file: Mapping[str, str | None], environ: Mapping[str, str]) -> dict[str, str]:
-    """What task settings are read from: a `.env` file's values overlaid by the environment's; a variable
-    that is empty in either is left out, so it neither hides the other's value nor sets one."""
-    return {name: value for source in (from_file, environ) for name, value in source.items() if value}
+def environment(
+    from_file: Mapping[str, str | None], environ: Mapping[str, str], secrets: Path | None = None
+) -> dict[str, str]:
+    """What task settings are read from: the files of the `secrets` folder (one a variable, named like it,
+    as for the services' own settings), overlaid by a `.env` file's values, overlaid by the environment's;
+    a variable that is empty in any of them is left out, so it neither hides another's value nor sets one."""
+    files = {} if secrets is None else _secret_files(secrets)
+    return {name: value for source in (files, from_file, environ) for name, value in source.items() if value}
+
+
+def _secret_files(folder: Path) -> dict[str, str]:
+    return {path.name: path.read_text().strip() for path in folder.iterdir() if path.is_file()}
 
 
 def load_settings(model: type[SettingsT], environ: Mapping[str, str]) -> SettingsT:

@@ -10,6 +10,10 @@ progress report may have overwritten the api's state in the moment between the c
 Either way the worker sends the `task-revoked` event, so Flower lists the task as REVOKED, as it would one
 revoked through Celery; Celery's `Ignore` then ends it without storing or sending anything else.
 
+Once a task has ended — completed, failed (a hard time limit included) or stopped by a cancel — the
+worker sends the delivery of its completion webhook, if it has one and nobody claimed it first
+(`completion`).
+
 Retries are Celery's autoretry, set from the type's retry policy: a transient exception raised by the
 handler sends the task back to its queue after an exponential backoff with full jitter, until its
 attempts are used up; any other exception fails it at once.
@@ -18,12 +22,13 @@ attempts are used up; any other exception fails it at once.
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from celery import Task
+from celery import Task, states
 from celery.exceptions import Ignore
 
 from taskgate_contracts import Handler, TaskCancelled, TaskSettings, TaskSpec
 from taskgate_contracts.storage import CANCELLED_REASON
 from taskgate_contracts.tasks import HARD_LIMIT_GRACE_SECONDS
+from taskgate_worker import completion
 from taskgate_worker.arguments import validated_arguments
 from taskgate_worker.context import RunningTask
 from taskgate_worker.contract_version import version_checking_strategy
@@ -46,12 +51,14 @@ class HandlerTask(Task):  # type: ignore[misc]  # Celery is untyped
         if note_start(self):
             # Nothing was written since the api stored it cancelled: that state stands.
             self._announce_revoked()
+            completion.task_ended(self.app, self.request.id)
             raise Ignore()
         try:
             result = type(self).handler(arguments, RunningTask(self, self.task_settings))
         except TaskCancelled:
             self.backend.mark_as_revoked(self.request.id, CANCELLED_REASON, request=self.request)
             self._announce_revoked()
+            completion.task_ended(self.app, self.request.id)
             raise Ignore() from None
         expected = self.spec.result
         if not isinstance(result, expected):
@@ -61,6 +68,14 @@ class HandlerTask(Task):  # type: ignore[misc]  # Celery is untyped
             )
         dumped: dict[str, Any] = result.model_dump(mode="json")
         return dumped
+
+    def after_return(
+        self, status: str, retval: Any, task_id: str, args: Any, kwargs: Any, einfo: Any
+    ) -> None:
+        """Celery calls it once the outcome is stored: SUCCESS or FAILURE (a retry and a cancel are not
+        outcomes it reports here), in the worker's main process after a hard time limit."""
+        if status in states.READY_STATES:
+            completion.task_ended(self.app, task_id)
 
     def _announce_revoked(self) -> None:
         """Tell the event followers (Flower) the task was revoked; Celery sends nothing on `Ignore`."""

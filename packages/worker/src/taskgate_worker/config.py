@@ -126,4 +126,4 @@ def load_settings(**overrides: Any) -> WorkerSettings:
 
 def environment() -> dict[str, str]:
     """The variables task types read their settings from: `.env`, overlaid by the process environment."""
-    return task_environment(dotenv_values(ENV_FILE), os.environ)
+    return task_environment(dotenv_values(ENV_FILE), os.environ, secrets_dir())

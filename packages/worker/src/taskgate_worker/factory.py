@@ -9,6 +9,7 @@ from celery import Celery, bootsteps
 from kombu.entity import Exchange, Queue
 
 from taskgate_contracts import RegistryError
+from taskgate_contracts.builtin.webhook import WEBHOOK
 from taskgate_contracts.observability import TracingSettingError
 from taskgate_worker import logs, tracing, transitions
 from taskgate_worker.base import task_class
@@ -62,8 +63,12 @@ def create_app(settings: WorkerSettings, hosting: Hosting | None = None) -> Cele
         # Only the hosted types' queues are declared and consumed. On quorum queues Celery turns global
         # QoS off by itself (worker_detect_quorum_queues): RabbitMQ refuses it there.
         task_queues=[_queue(name, settings) for name in hosting.specs.queues()],
-        # Whatever this app sends of a hosted type (a retry, `celery call`) goes to the type's queue.
-        task_routes={spec.task_name: {"queue": spec.queue} for spec in hosting.specs},
+        # Whatever this app sends of a hosted type (a retry, `celery call`) goes to the type's queue, and
+        # a completion webhook's delivery to its own, declared as ops declares it, hosted here or not.
+        task_routes={
+            WEBHOOK.task_name: {"queue": _queue(WEBHOOK.queue, settings)},
+            **{spec.task_name: {"queue": spec.queue} for spec in hosting.specs},
+        },
         # Flower follows tasks through these events.
         worker_send_task_events=True,
         task_send_sent_event=True,

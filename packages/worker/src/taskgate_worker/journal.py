@@ -6,14 +6,23 @@ restarts, since the mark lives in Redis, not in a worker's memory. Notes go thro
 client and retry policy, so a Redis blip delays a note instead of failing the job.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from celery import Task
+from celery import Celery, Task
 
-from taskgate_contracts import Progress
-from taskgate_contracts.storage import RecordField, record_key
-from taskgate_contracts.storage.scripts import NOTE_UNLESS_CANCELLED, note_keys, progress_note, start_note
+from taskgate_contracts import Progress, WebhookAttempt, WebhookState
+from taskgate_contracts.storage import RecordField, ResultMeta, record_key, result_key
+from taskgate_contracts.storage.scripts import (
+    CLAIM_WEBHOOK,
+    NOTE_UNLESS_CANCELLED,
+    NOTE_WEBHOOK,
+    note_keys,
+    progress_note,
+    start_note,
+    webhook_note,
+)
 
 
 def note_start(task: Task) -> bool:
@@ -44,3 +53,48 @@ def _note(task: Task, args: list[str | int]) -> bool:
         return backend.client.register_script(NOTE_UNLESS_CANCELLED)(keys=keys, args=args)
 
     return bool(backend.ensure(run, ()))
+
+
+def task_state(app: Celery, task_id: str) -> tuple[dict[str, str], ResultMeta | None]:
+    """A task's record and its latest stored state, as the api reads them for its view."""
+    backend = app.backend
+
+    def read() -> tuple[dict[bytes, bytes], bytes | None]:
+        with backend.client.pipeline(transaction=False) as pipe:
+            pipe.hgetall(record_key(task_id))
+            pipe.get(result_key(task_id))
+            record, meta = pipe.execute()
+        return record, meta
+
+    record, meta = backend.ensure(read, ())
+    fields = {key.decode(): value.decode() for key, value in record.items()}
+    return fields, None if meta is None else ResultMeta.from_json(meta)
+
+
+def claim_webhook(app: Celery, task_id: str) -> bool:
+    """Claim the delivery of the task's webhook now that its end is recorded; True for the one claim that
+    succeeds, False when another took it or the task has no callback URL."""
+    backend = app.backend
+    when = datetime.now(UTC).isoformat()
+
+    def run() -> Any:
+        return backend.client.register_script(CLAIM_WEBHOOK)(keys=[record_key(task_id)], args=[when])
+
+    return bool(backend.ensure(run, ()))
+
+
+def note_webhook(
+    app: Celery,
+    task_id: str,
+    state: WebhookState,
+    attempts: Sequence[WebhookAttempt],
+    next_at: datetime | None,
+) -> None:
+    """Note on the task how its webhook's delivery stands."""
+    backend = app.backend
+    args = webhook_note(backend.expires, state, attempts, next_at)
+
+    def run() -> Any:
+        return backend.client.register_script(NOTE_WEBHOOK)(keys=[record_key(task_id)], args=args)
+
+    backend.ensure(run, ())

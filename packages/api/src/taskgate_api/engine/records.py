@@ -20,6 +20,7 @@ from taskgate_contracts import TaskView
 from taskgate_contracts.storage import (
     LoggedEvent,
     ResultMeta,
+    WebhookTarget,
     events_key,
     logged_event,
     record_key,
@@ -29,6 +30,8 @@ from taskgate_contracts.storage import (
     task_view,
 )
 
+#: A task to record: its id, its type and its webhook's target.
+_NewTask = tuple[str, str, WebhookTarget | None]
 #: Stream entries as the client returns them: (id, fields), all bytes.
 _Entries = list[tuple[bytes, dict[bytes, bytes]]]
 
@@ -40,12 +43,13 @@ class TaskRecords:
         self._expires = expires
         self._create = redis.register_script(scripts.CREATE)
         self._cancel = redis.register_script(scripts.CANCEL)
-        #: Records asked for in this turn of the event loop: (task id, type), and what each asker awaits.
-        self._queued: list[tuple[str, str, asyncio.Future[None]]] = []
+        #: Records asked for in this turn of the event loop, and what each asker awaits.
+        self._queued: list[tuple[_NewTask, asyncio.Future[None]]] = []
         self._writing: set[asyncio.Task[None]] = set()
 
-    async def create(self, task_id: str, task_type: str) -> None:
-        """Record that the task is queued; raises `ServiceUnavailableError` when Redis does not answer.
+    async def create(self, task_id: str, task_type: str, webhook: WebhookTarget | None = None) -> None:
+        """Record that the task is queued, with where its completion webhook goes if it has one; raises
+        `ServiceUnavailableError` when Redis does not answer.
 
         Every submission pays for this, so the records asked for in the same turn of the event loop are
         written together, by one script call: a burst costs Redis and the client a few dozen commands,
@@ -57,7 +61,7 @@ class TaskRecords:
             # In a context of its own: the write serves every request of the turn, so it belongs to none
             # of them (a trace would otherwise show it under whichever request came first).
             loop.call_soon(self._write_queued, context=contextvars.Context())
-        self._queued.append((task_id, task_type, written))
+        self._queued.append(((task_id, task_type, webhook), written))
         await written
 
     def _write_queued(self) -> None:
@@ -66,15 +70,17 @@ class TaskRecords:
         self._writing.add(writing)
         writing.add_done_callback(self._writing.discard)
 
-    async def _write(self, batch: list[tuple[str, str, "asyncio.Future[None]"]]) -> None:
-        keys = scripts.create_keys([task_id for task_id, _, _ in batch])
-        args = scripts.create_args(_now(), self._expires, [task_type for _, task_type, _ in batch])
+    async def _write(self, batch: list[tuple[_NewTask, "asyncio.Future[None]"]]) -> None:
+        keys = scripts.create_keys([task_id for (task_id, _, _), _ in batch])
+        args = scripts.create_args(
+            _now(), self._expires, [(task_type, webhook) for (_, task_type, webhook), _ in batch]
+        )
         failure: BaseException | None = None
         try:
             await self._create(keys=keys, args=args)
         except (RedisError, OSError) as exc:
             failure = exc
-        for _, _, written in batch:
+        for _, written in batch:
             if written.done():  # its request is gone
                 continue
             if failure is None:

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from taskgate_contracts import Registry, TaskSettings, TaskSpec
+from taskgate_contracts.builtin.webhook import WEBHOOK, WebhookSettings
 from taskgate_contracts.tasks import load_settings
 
 _BYTE_ORDER_MARK = b"\xef\xbb\xbf"
@@ -63,6 +64,17 @@ class TaskTypes(Mapping[str, TaskType]):
 
     def __len__(self) -> int:
         return len(self._types)
+
+    def offered(self) -> dict[str, TaskType]:
+        """The types clients submit over HTTP: all but the internal ones (a webhook's delivery)."""
+        return {name: task_type for name, task_type in self._types.items() if not task_type.spec.internal}
+
+    @property
+    def webhook_settings(self) -> WebhookSettings | None:
+        """The deployment's settings of completion webhooks; None without the webhook type."""
+        task_type = self._types.get(WEBHOOK.name)
+        settings = None if task_type is None else task_type.settings
+        return settings if isinstance(settings, WebhookSettings) else None
 
     def queues(self) -> dict[str, list[str]]:
         """Each queue with the names of the task types whose messages go to it."""

@@ -3,15 +3,17 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 
 from taskgate_api.config import ApiSettings
 from taskgate_api.engine.readiness import Readiness
 from taskgate_api.engine.records import TaskRecords
 from taskgate_api.engine.submitting import Submitter
 from taskgate_api.engine.tasktypes import TaskTypes
+from taskgate_api.engine.webhooks import Webhooks
 from taskgate_api.http.arrival import RECEIVED_AT
 from taskgate_contracts import IDEMPOTENCY_HEADER
+from taskgate_contracts.destinations import MAX_URL_LENGTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +22,7 @@ class Services:
     task_types: TaskTypes
     records: TaskRecords
     submitter: Submitter
+    webhooks: Webhooks
     readiness: Readiness
 
 
@@ -46,5 +49,17 @@ IdempotencyKey = Annotated[
         max_length=255,
         # Visible ASCII, spaces only inside: what survives every proxy unchanged.
         pattern=r"^[!-~]([ -~]*[!-~])?$",
+    ),
+]
+#: The optional `callback_url` query parameter of the POSTs that submit a task.
+CallbackUrl = Annotated[
+    str | None,
+    Query(
+        description="Once the task ends, its view (as `GET /tasks/{task_id}` gives it) is posted here, "
+        "signed per Standard Webhooks with your key's secret. http or https, to a destination "
+        "WEBHOOK_ALLOWED_HOSTS allows; `GET /tasks/{task_id}` shows the delivery's attempts.",
+        min_length=1,
+        max_length=MAX_URL_LENGTH,
+        examples=["https://hooks.example.com/taskgate"],
     ),
 ]

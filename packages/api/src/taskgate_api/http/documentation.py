@@ -64,7 +64,7 @@ def _task_types(schema: Schema, task_types: TaskTypes) -> None:
         for operation in path_item.values()
     }
     results = []
-    for task_type in task_types.values():
+    for task_type in task_types.offered().values():
         _add_args(components, task_type)
         settings = _settings_line(task_type)
         if settings:

@@ -2,8 +2,9 @@
 
 from taskgate_contracts.builtin.process import PROCESS
 from taskgate_contracts.builtin.thumbnail import THUMBNAIL
+from taskgate_contracts.builtin.webhook import WEBHOOK
 
 #: What the `builtin` entry point of `taskgate.tasks` names.
-SPECS = (PROCESS, THUMBNAIL)
+SPECS = (PROCESS, THUMBNAIL, WEBHOOK)
 
-__all__ = ["PROCESS", "SPECS", "THUMBNAIL"]
+__all__ = ["PROCESS", "SPECS", "THUMBNAIL", "WEBHOOK"]

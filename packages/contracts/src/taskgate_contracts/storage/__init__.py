@@ -25,6 +25,7 @@ from taskgate_contracts.storage.records import (
     EventField,
     LoggedEvent,
     RecordField,
+    WebhookTarget,
     logged_event,
     task_view,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "LoggedEvent",
     "RecordField",
     "ResultMeta",
+    "WebhookTarget",
     "events_key",
     "logged_event",
     "record_key",

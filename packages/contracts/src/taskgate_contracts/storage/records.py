@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from taskgate_contracts.events import TaskEventType
 from taskgate_contracts.progress import Progress
-from taskgate_contracts.responses import TaskState, TaskView
+from taskgate_contracts.responses import TaskState, TaskView, WebhookAttempt, WebhookState, WebhookView
 from taskgate_contracts.storage.results import ResultMeta, revoked_meta
 
 
@@ -20,6 +20,25 @@ class RecordField:
     WORKER = "worker"
     ATTEMPT = "attempt"
     CANCELLED_AT = "cancelled_at"
+    #: A task submitted with a callback URL: the api writes the URL and the name of the API key it came
+    #: with (the worker signs with that key's secret). The first to record the task's end claims its
+    #: webhook (CLAIMED) and sends the delivery; the delivery writes STATE, ATTEMPTS (a JSON list of
+    #: `WebhookAttempt`) and NEXT_AT.
+    WEBHOOK_URL = "webhook_url"
+    WEBHOOK_KEY = "webhook_key"
+    WEBHOOK_CLAIMED = "webhook_claimed"
+    WEBHOOK_STATE = "webhook_state"
+    WEBHOOK_ATTEMPTS = "webhook_attempts"
+    WEBHOOK_NEXT_AT = "webhook_next_at"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookTarget:
+    """Where a task's completion webhook goes, and the name of the API key whose secret signs it (None:
+    submitted without a named key)."""
+
+    url: str
+    key: str | None
 
 
 class EventField:
@@ -45,11 +64,26 @@ def task_view(task_id: str, record: Mapping[str, str], meta: ResultMeta | None) 
         started_at=record.get(RecordField.STARTED_AT),
         worker=record.get(RecordField.WORKER),
         attempts=int(record.get(RecordField.ATTEMPT, 0)),
+        webhook=webhook_view(record),
     )
     if RecordField.CANCELLED_AT in record and not (meta is not None and meta.finished):
         # The cancel mark is the word: a progress report may have overwritten the stored state since.
         meta = ResultMeta.from_json(revoked_meta(task_id))
     return view if meta is None else meta.applied_to(view)
+
+
+def webhook_view(record: Mapping[str, str]) -> WebhookView | None:
+    """The task's completion webhook as its record holds it; None when it has no callback URL."""
+    url = record.get(RecordField.WEBHOOK_URL)
+    if url is None:
+        return None
+    attempts = json.loads(record.get(RecordField.WEBHOOK_ATTEMPTS) or "[]")
+    return WebhookView(
+        url=url,
+        state=WebhookState(record.get(RecordField.WEBHOOK_STATE, WebhookState.PENDING)),
+        attempts=[WebhookAttempt.model_validate(attempt) for attempt in attempts],
+        next_attempt_at=record.get(RecordField.WEBHOOK_NEXT_AT) or None,
+    )
 
 
 @dataclass(frozen=True, slots=True)

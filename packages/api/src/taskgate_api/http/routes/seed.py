@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from taskgate_api.engine.tasktypes import TaskType
 from taskgate_api.http import running
 from taskgate_api.http.answers import model_response
-from taskgate_api.http.dependencies import IdempotencyKey, ReceivedAt, ServicesDep
+from taskgate_api.http.dependencies import CallbackUrl, IdempotencyKey, ReceivedAt, ServicesDep
 from taskgate_api.http.routes.tasktypes import (
     COMMON_RESPONSES,
     RUN_DESCRIPTION,
@@ -49,9 +49,10 @@ def router(process: TaskType) -> APIRouter:
         request: Request,
         received_at: ReceivedAt,
         idempotency_key: IdempotencyKey = None,
+        callback_url: CallbackUrl = None,
     ) -> Response:
         return await running.run(
-            services, request, process, args, received_at, idempotency_key, seed_completed
+            services, request, process, args, received_at, idempotency_key, callback_url, seed_completed
         )
 
     @routes.post(
@@ -65,8 +66,12 @@ def router(process: TaskType) -> APIRouter:
         openapi_extra=request_body(process),
     )
     async def submit(
-        args: Args, services: ServicesDep, request: Request, idempotency_key: IdempotencyKey = None
+        args: Args,
+        services: ServicesDep,
+        request: Request,
+        idempotency_key: IdempotencyKey = None,
+        callback_url: CallbackUrl = None,
     ) -> Response:
-        return await running.submit(services, request, process, args, idempotency_key)
+        return await running.submit(services, request, process, args, idempotency_key, callback_url)
 
     return routes

@@ -108,6 +108,7 @@ async def cancel(task_id: str, services: ServicesDep) -> Response:
     if view.status.terminal:
         raise TaskFinishedError(task_id, view)
     await services.records.cancel(task_id)  # raises TaskFinishedError too, if it finished meanwhile
+    await services.webhooks.task_ended(task_id)
     return model_response(await services.records.view(task_id) or view, 202)
 
 

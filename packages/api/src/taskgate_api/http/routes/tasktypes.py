@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 from taskgate_api.engine.tasktypes import TaskType, TaskTypes
 from taskgate_api.http import running
 from taskgate_api.http.answers import json_response
-from taskgate_api.http.dependencies import IdempotencyKey, ReceivedAt, ServicesDep
+from taskgate_api.http.dependencies import CallbackUrl, IdempotencyKey, ReceivedAt, ServicesDep
 from taskgate_api.http.errors import invalid_body, validation_error
 from taskgate_contracts import (
     FailedResponse,
@@ -95,9 +95,13 @@ def _add_operations(router: APIRouter, task_type: TaskType) -> None:
     Args = Annotated[BaseModel, Depends(arguments_of(task_type))]  # noqa: N806 - a type, named like one
 
     async def submit(
-        args: Args, services: ServicesDep, request: Request, idempotency_key: IdempotencyKey = None
+        args: Args,
+        services: ServicesDep,
+        request: Request,
+        idempotency_key: IdempotencyKey = None,
+        callback_url: CallbackUrl = None,
     ) -> Response:
-        return await running.submit(services, request, task_type, args, idempotency_key)
+        return await running.submit(services, request, task_type, args, idempotency_key, callback_url)
 
     async def run(
         args: Args,
@@ -105,9 +109,10 @@ def _add_operations(router: APIRouter, task_type: TaskType) -> None:
         request: Request,
         received_at: ReceivedAt,
         idempotency_key: IdempotencyKey = None,
+        callback_url: CallbackUrl = None,
     ) -> Response:
         return await running.run(
-            services, request, task_type, args, received_at, idempotency_key, typed_completed
+            services, request, task_type, args, received_at, idempotency_key, callback_url, typed_completed
         )
 
     router.add_api_route(
@@ -139,11 +144,12 @@ def router(task_types: TaskTypes) -> APIRouter:
     """The operations of every type, and — after them, so they match only what no type's route does —
     the answer to a name no type has."""
     routes = APIRouter(tags=["task types"])
-    for task_type in task_types.values():
+    offered = task_types.offered()
+    for task_type in offered.values():
         _add_operations(routes, task_type)
 
     async def unknown(task_type: str) -> Response:
-        raise UnknownTaskTypeError(task_type, task_types)
+        raise UnknownTaskTypeError(task_type, offered)
 
     unknown_responses: Responses = {404: {"model": UnknownTaskTypeResponse}}
     for operation, path in (("submit", submit_path("{task_type}")), ("run", run_path("{task_type}"))):
