@@ -9,6 +9,7 @@ from taskgate_contracts.storage import (
     EventField,
     RecordField,
     ResultMeta,
+    index_key,
     logged_event,
     record_key,
     result_key,
@@ -131,10 +132,23 @@ def test_the_notes_a_worker_writes() -> None:
     progress = scripts.progress_note(600, Progress(percent=50))
     assert progress[:2] == [600, 0]
     assert scripts.note_keys("t") == ["taskgate:task:t", "taskgate:events:t"]
-    assert scripts.create_keys(["a", "b"]) == [
-        "taskgate:task:a",
-        "taskgate:events:a",
-        "taskgate:task:b",
-        "taskgate:events:b",
+
+
+def test_the_arguments_of_queueing_tasks() -> None:
+    retention = scripts.Retention(expires=60, history=120, tombstone=600)
+    tasks = [scripts.NewTask("a", "process"), scripts.NewTask("b", "thumbnail", "reports", 5)]
+    assert scripts.create_args("now", retention, tasks) == [
+        "now",
+        60,
+        120_000,
+        600,
+        *("a", "process", "", 0),
+        *("b", "thumbnail", "reports", 5),
     ]
-    assert scripts.create_args("now", 60, ["process", "thumbnail"]) == ["now", 60, "process", "thumbnail"]
+
+
+def test_index_keys_name_their_filters() -> None:
+    assert index_key() == "taskgate:index"
+    assert index_key("process") == "taskgate:index:task:process"
+    assert index_key(key_name="reports") == "taskgate:index:key:reports"
+    assert index_key("process", "reports") == "taskgate:index:key:reports:task:process"

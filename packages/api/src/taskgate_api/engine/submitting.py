@@ -19,13 +19,15 @@ from typing import Any
 from pydantic import BaseModel
 
 from taskgate_api import metrics
-from taskgate_api.engine.errors import ServiceUnavailableError
+from taskgate_api.apikeys import ApiKey
+from taskgate_api.engine.errors import InFlightLimitError, ServiceUnavailableError
 from taskgate_api.engine.idempotency import IdempotencyKeys
 from taskgate_api.engine.records import TaskRecords
 from taskgate_api.engine.sending import TaskSender
 from taskgate_api.engine.waiting import ResultHub
 from taskgate_contracts import TaskSpec, TaskView
 from taskgate_contracts.storage import ResultMeta
+from taskgate_contracts.storage.scripts import NewTask
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +46,24 @@ class Submitter:
     #: Submissions of this process that may talk to Redis and RabbitMQ at once (SUBMIT_CONCURRENCY).
     admission: asyncio.Semaphore
 
-    async def submit(self, spec: TaskSpec[Any, Any], args: BaseModel, idempotency_key: str | None) -> str:
-        """Queue the task (or find the one queued under the same key); its id."""
+    async def submit(
+        self, spec: TaskSpec[Any, Any], args: BaseModel, idempotency_key: str | None, key: ApiKey | None
+    ) -> str:
+        """Queue the task (or find the one queued under the same Idempotency-Key); its id. `key` is the
+        API key submitting it, recorded with it and held to its in-flight limit (`InFlightLimitError`)."""
         async with self.admission:
             task_id, new = await self._claim(spec, args, idempotency_key)
             if new:
-                await self._send(spec, args, task_id, idempotency_key)
+                await self._send(spec, args, task_id, idempotency_key, key)
         return task_id
 
     async def submit_and_wait(
-        self, spec: TaskSpec[Any, Any], args: BaseModel, deadline: float, idempotency_key: str | None
+        self,
+        spec: TaskSpec[Any, Any],
+        args: BaseModel,
+        deadline: float,
+        idempotency_key: str | None,
+        key: ApiKey | None,
     ) -> Submission:
         """Queue the task and wait for its outcome until `deadline` (a `time.monotonic()` value)."""
         with contextlib.ExitStack() as expecting:
@@ -62,7 +72,7 @@ class Submitter:
                 # Interest is registered before the task is sent, so even an instant result is not missed.
                 outcome = expecting.enter_context(self.hub.expect(task_id))
                 if new:
-                    await self._send(spec, args, task_id, idempotency_key)
+                    await self._send(spec, args, task_id, idempotency_key, key)
                 else:
                     _resolve_if_finished(outcome, await self.records.result(task_id))
             return Submission(task_id, await _until(outcome, deadline))
@@ -86,9 +96,22 @@ class Submitter:
         return claim.task_id, claim.new
 
     async def _send(
-        self, spec: TaskSpec[Any, Any], args: BaseModel, task_id: str, idempotency_key: str | None
+        self,
+        spec: TaskSpec[Any, Any],
+        args: BaseModel,
+        task_id: str,
+        idempotency_key: str | None,
+        key: ApiKey | None,
     ) -> None:
-        await self.records.create(task_id, spec.name)
+        task = NewTask(
+            task_id, spec.name, None if key is None else key.name, None if key is None else key.in_flight
+        )
+        try:
+            await self.records.create(task)
+        except InFlightLimitError:
+            if idempotency_key is not None:
+                await self.keys.release(idempotency_key)
+            raise
         try:
             await self.sender.send(spec, args, task_id)
         except ServiceUnavailableError:

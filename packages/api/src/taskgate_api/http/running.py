@@ -14,7 +14,7 @@ from taskgate_api import metrics
 from taskgate_api.engine.errors import TaskFinishedError
 from taskgate_api.engine.tasktypes import TaskType
 from taskgate_api.http.answers import model_response
-from taskgate_api.http.dependencies import Services
+from taskgate_api.http.dependencies import Services, api_key
 from taskgate_api.http.requestlog import note_task
 from taskgate_contracts import FailedResponse, PendingResponse, SubmittedResponse, TaskLinks, TaskState
 
@@ -28,7 +28,7 @@ Completed = Callable[[Any, float, str], Response]
 async def submit(
     services: Services, request: Request, task_type: TaskType, args: BaseModel, idempotency_key: str | None
 ) -> Response:
-    task_id = await services.submitter.submit(task_type.spec, args, idempotency_key)
+    task_id = await services.submitter.submit(task_type.spec, args, idempotency_key, api_key(request))
     note_task(request.scope["state"], task_id, task_type.name)
     links = TaskLinks.for_task(task_id)
     return model_response(SubmittedResponse(task_id=task_id, links=links), 202, {"Location": links.self})
@@ -45,7 +45,11 @@ async def run(
 ) -> Response:
     settings = services.settings
     submission = await services.submitter.submit_and_wait(
-        task_type.spec, args, deadline=received_at + settings.task_timeout, idempotency_key=idempotency_key
+        task_type.spec,
+        args,
+        deadline=received_at + settings.task_timeout,
+        idempotency_key=idempotency_key,
+        key=api_key(request),
     )
     elapsed = time.monotonic() - received_at
     task_id, outcome = submission.task_id, submission.outcome

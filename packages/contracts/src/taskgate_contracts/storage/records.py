@@ -11,10 +11,12 @@ from taskgate_contracts.storage.results import ResultMeta, revoked_meta
 
 
 class RecordField:
-    """Fields of a task's record (a hash). The api writes TASK and QUEUED_AT when it queues the task,
-    and CANCELLED_AT when it is cancelled; the worker writes the others when an attempt starts."""
+    """Fields of a task's record (a hash). The api writes TASK, QUEUED_AT and KEY (the name of the API key
+    that submitted it, when keys are on) when it queues the task, and CANCELLED_AT when it is cancelled;
+    the worker writes the others when an attempt starts."""
 
     TASK = "task"
+    KEY = "key"
     QUEUED_AT = "queued_at"
     STARTED_AT = "started_at"
     WORKER = "worker"
@@ -45,6 +47,7 @@ def task_view(task_id: str, record: Mapping[str, str], meta: ResultMeta | None) 
         started_at=record.get(RecordField.STARTED_AT),
         worker=record.get(RecordField.WORKER),
         attempts=int(record.get(RecordField.ATTEMPT, 0)),
+        submitted_by=record.get(RecordField.KEY),
     )
     if RecordField.CANCELLED_AT in record and not (meta is not None and meta.finished):
         # The cancel mark is the word: a progress report may have overwritten the stored state since.

@@ -1,0 +1,142 @@
+"""The task history: pages of task views, newest first, read from sorted sets in Redis.
+
+The api adds every task it queues to sorted sets scored by when it was queued, in Redis's own clock
+(`storage.scripts.CREATE`): one of every task, one per type, one per key and one per key and type. A
+filter on type, key or both picks the set; `since`/`until` bound the score; so a page costs one range
+read of `limit` entries and one pipelined read of their records, however many tasks there are.
+
+The cursor is the score and id of the last entry a page looked at. Entries are ordered by (score, id),
+so the next page starts strictly after it: tasks queued after the first page have higher scores and
+never shift the pages that follow, so paging neither repeats nor skips a task older than the first page.
+
+The status filter has no set of its own: a task's status changes in the worker, through Celery's
+backend, which taskgate does not hook. A page with a status filter reads the entries in order and keeps
+those whose status matches, reading at most SCAN_BUDGET entries; if it runs out first, it answers what
+it found (maybe nothing) with a cursor to go on from. Its cost is bounded by SCAN_BUDGET, not by the
+number of tasks. Entries whose record has expired are skipped, and removed from the set as they are met;
+each set also drops entries older than the history horizon as tasks are added to it.
+"""
+
+import base64
+import binascii
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from redis.asyncio import Redis
+
+from taskgate_api.engine.errors import redis_errors
+from taskgate_api.engine.records import TaskRecords
+from taskgate_contracts import TaskState, TaskView
+from taskgate_contracts.storage import index_key
+
+#: Entries one page reads at most while looking for tasks of the status asked for.
+SCAN_BUDGET = 1000
+#: Entries read from Redis at a time while filtering by status.
+_CHUNK = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    score: int
+    task_id: str
+
+    def encode(self) -> str:
+        return base64.urlsafe_b64encode(f"{self.score}:{self.task_id}".encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> "Cursor":
+        """Raises ValueError when `text` is not a cursor this api handed out."""
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise ValueError("not a cursor of this api") from None
+        score, separator, task_id = raw.partition(":")
+        if not separator or not score.isdigit() or not task_id:
+            raise ValueError("not a cursor of this api")
+        return cls(int(score), task_id)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    limit: int
+    status: TaskState | None = None
+    task: str | None = None
+    #: Only the tasks of this key (a client's own); None: every key's.
+    key_name: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    cursor: Cursor | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    tasks: list[TaskView]
+    next_cursor: Cursor | None
+
+
+class TaskHistory:
+    def __init__(self, redis: Redis, address: str, records: TaskRecords) -> None:
+        self._redis = redis
+        self._address = address
+        self._records = records
+
+    async def page(self, query: HistoryQuery) -> HistoryPage:
+        key = index_key(query.task, query.key_name)
+        highest: float = math.inf if query.until is None else _millis(query.until)
+        if query.cursor is not None:
+            highest = min(highest, query.cursor.score)
+        lowest: float = -math.inf if query.since is None else _millis(query.since)
+        # Without a status filter every live entry is kept: one more than the page tells if more follow.
+        chunk = _CHUNK if query.status is not None else query.limit + 1
+        kept: list[TaskView] = []
+        expired: list[str] = []
+        looked_at = offset = 0
+        position: Cursor | None = None
+        while True:
+            with redis_errors(self._address):
+                rows = cast(
+                    list[tuple[bytes, float]],
+                    await self._redis.zrevrangebyscore(
+                        key, highest, lowest, start=offset, num=chunk, withscores=True
+                    ),
+                )
+            offset += len(rows)
+            entries = [
+                Cursor(int(score), member.decode())
+                for member, score in rows
+                if not _at_or_before(query.cursor, int(score), member.decode())
+            ]
+            views = await self._records.views([entry.task_id for entry in entries])
+            for entry, view in zip(entries, views, strict=True):
+                looked_at += 1
+                if view is None:
+                    expired.append(entry.task_id)
+                    continue
+                if len(kept) == query.limit:  # a further task: there is a next page
+                    return await self._answer(key, expired, kept, position)
+                if query.status is None or view.status is query.status:
+                    kept.append(view)
+                position = entry
+                if looked_at >= SCAN_BUDGET:
+                    return await self._answer(key, expired, kept, position)
+            if len(rows) < chunk:
+                return await self._answer(key, expired, kept, None)
+
+    async def _answer(
+        self, key: str, expired: list[str], kept: list[TaskView], cursor: Cursor | None
+    ) -> HistoryPage:
+        if expired:
+            with redis_errors(self._address):
+                await self._redis.zrem(key, *expired)
+        return HistoryPage(kept, cursor)
+
+
+def _at_or_before(cursor: Cursor | None, score: int, task_id: str) -> bool:
+    """Whether an entry was on an earlier page: at the cursor's score, entries run by id downwards."""
+    return cursor is not None and score == cursor.score and task_id >= cursor.task_id
+
+
+def _millis(moment: datetime) -> int:
+    return math.floor(moment.timestamp() * 1000)

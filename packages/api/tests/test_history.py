@@ -1,0 +1,103 @@
+"""`GET /tasks` (the history) and 410 for an expired task, through the real app on an in-process Redis and
+the stand-in worker (conftest)."""
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import fakeredis
+import httpx
+import pytest
+
+from taskgate_api.engine.history import Cursor
+from taskgate_contracts import GoneResponse, TaskPage
+from taskgate_contracts.storage import events_key, index_key, record_key, result_key
+
+Serve = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+Outcome = Callable[[dict[str, Any]], dict[str, Any] | None]
+
+
+async def submitted(client: httpx.AsyncClient, count: int, path: str = "/submit/echo") -> list[str]:
+    ids = []
+    for _ in range(count):
+        response = await client.post(path, json={"text": "hi"})
+        assert response.status_code == 202, response.text
+        ids.append(response.json()["task_id"])
+    return ids
+
+
+async def every_page(client: httpx.AsyncClient, query: str) -> list[list[str]]:
+    pages, cursor = [], None
+    while True:
+        response = await client.get(f"/tasks?{query}" + (f"&cursor={cursor}" if cursor else ""))
+        assert response.status_code == 200, response.text
+        page = TaskPage.model_validate(response.json())
+        pages.append([task.task_id for task in page.tasks])
+        cursor = page.next_cursor
+        if cursor is None:
+            return pages
+
+
+async def test_pages_run_newest_first_without_repeats_or_gaps_while_tasks_arrive(serve: Serve) -> None:
+    async with serve() as client:
+        older = await submitted(client, 7)
+        first = TaskPage.model_validate((await client.get("/tasks?limit=3")).json())
+        assert [task.task_id for task in first.tasks] == older[::-1][:3]
+        newer = await submitted(client, 4)  # arrive between pages
+        rest, cursor = [], first.next_cursor
+        while cursor is not None:
+            page = TaskPage.model_validate((await client.get(f"/tasks?limit=3&cursor={cursor}")).json())
+            rest += [task.task_id for task in page.tasks]
+            cursor = page.next_cursor
+        assert [task.task_id for task in first.tasks] + rest == older[::-1]
+        assert set(newer).isdisjoint(rest)
+        assert [len(page) for page in await every_page(client, "limit=5")] == [5, 5, 1]
+
+
+async def test_filters_combine(serve: Serve, outcomes: dict[str, Outcome]) -> None:
+    async with serve() as client:
+        completed = await submitted(client, 2)
+        outcomes.pop("echo")
+        queued = await submitted(client, 3)
+        assert sum(await every_page(client, "status=queued&task=echo&limit=2"), []) == queued[::-1]
+        assert sum(await every_page(client, "status=completed"), []) == completed[::-1]
+        assert await every_page(client, "task=acme.weekly-report") == [[]]
+        since = (await client.get(f"/tasks/{queued[0]}")).json()["queued_at"]
+        listed = sum(await every_page(client, f"since={since.replace('+', '%2B')}&status=queued"), [])
+        assert set(listed) <= set(queued) and queued[-1] in listed
+
+
+@pytest.mark.parametrize("cursor", ["bm9wZQ", "!!", Cursor(1, "x").encode() + "=="])
+async def test_a_cursor_the_api_did_not_make_is_422(serve: Serve, cursor: str) -> None:
+    async with serve() as client:
+        response = await client.get("/tasks", params={"cursor": cursor})
+    if cursor.startswith(Cursor(1, "x").encode()):
+        assert response.status_code == 200  # padding is tolerated
+    else:
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["query", "cursor"]
+
+
+async def test_an_expired_task_is_410_and_leaves_the_history(
+    serve: Serve, redis: fakeredis.FakeAsyncRedis
+) -> None:
+    async with serve() as client:
+        gone, kept = await submitted(client, 2)
+        view = (await client.get(f"/tasks/{kept}")).json()
+        assert view["expires_at"] is not None
+        # What RESULT_EXPIRES does to it: everything of the task goes but the tombstone.
+        await redis.delete(record_key(gone), events_key(gone), result_key(gone))
+        for method, path in [
+            ("GET", f"/tasks/{gone}"),
+            ("DELETE", f"/tasks/{gone}"),
+            ("GET", f"/tasks/{gone}/events"),
+        ]:
+            response = await client.request(method, path)
+            assert response.status_code == 410, (method, path)
+            body = GoneResponse.model_validate(response.json())
+            assert body.task_id == gone and "has expired" in body.detail
+        never = await client.get("/tasks/6f1c0000-0000-0000-0000-0000000000ff")
+        assert never.status_code == 404 and "never submitted" in never.json()["detail"]
+        listed = sum(await every_page(client, "limit=10"), [])
+    assert listed == [kept]
+    assert await redis.zscore(index_key(), gone) is None  # pruned once met
