@@ -14,7 +14,7 @@ then acknowledges the dead letter, which removes it. A claim in Redis (`REPLAY`)
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,7 +66,7 @@ class DeadLetters:
         more = False
         async with self._sender.private_channel() as channel:
             for queue in self._queues:
-                async for message, left in _fetched(channel, dead_letter_queue(queue)):
+                async for message, left in _fetched(channel, dead_letter_queue(queue), self._sender.address):
                     if len(letters) == limit:
                         more = True
                         break
@@ -84,6 +84,10 @@ class DeadLetters:
     async def replay(self, task_id: str) -> str:
         """Send the task's dead letter back to its queue as a new attempt; the queue's name. Raises
         NotDeadLetteredError, AlreadyReplayedError, ServiceUnavailableError."""
+        with redis_errors(self._address):
+            # Said at once, without looking through the queues; REPLAY's claim is what makes it once.
+            if await self._redis.exists(scripts.replayed_key(task_id)):
+                raise AlreadyReplayedError(task_id)
         async with self._sender.private_channel() as channel:
             found = await self._find(channel, task_id)
             if found is None:
@@ -110,7 +114,7 @@ class DeadLetters:
 
     async def _find(self, channel: aiormq.Channel, task_id: str) -> tuple[DeliveredMessage, str] | None:
         for queue in self._queues:
-            async for message, left in _fetched(channel, dead_letter_queue(queue)):
+            async for message, left in _fetched(channel, dead_letter_queue(queue), self._sender.address):
                 if _task_id(message) == task_id:
                     return message, _origin(message) or queue
                 if left == 0:
@@ -130,7 +134,9 @@ class DeadLetters:
             )
 
 
-async def _fetched(channel: aiormq.Channel, queue: str) -> Any:
+async def _fetched(
+    channel: aiormq.Channel, queue: str, address: str
+) -> AsyncIterator[tuple[DeliveredMessage, int]]:
     """The messages of `queue`, each with how many were left behind it, fetched and held unacknowledged."""
     while True:
         try:
@@ -138,12 +144,13 @@ async def _fetched(channel: aiormq.Channel, queue: str) -> Any:
         except aiormq.exceptions.ChannelNotFoundEntity:
             raise ServiceUnavailableError(
                 "rabbitmq",
-                "the broker",
-                f"no queue {queue!r}: create it with `taskgate-ops rabbitmq bootstrap`",
+                address,
+                f"no dead-letter queue {queue!r}: create it with `taskgate-ops rabbitmq bootstrap`",
+                refused=True,
             ) from None
         if not isinstance(message.delivery, Basic.GetOk):
             return
-        yield message, message.delivery.message_count
+        yield message, message.delivery.message_count or 0
 
 
 def _task_id(message: DeliveredMessage) -> str | None:

@@ -43,10 +43,12 @@ def rate_headers(key: ApiKey, decision: RateDecision) -> list[tuple[str, str]]:
 
 
 def in_flight_headers(key: ApiKey) -> dict[str, str]:
-    """The headers of the 429 refusing a task over the key's in-flight limit."""
+    """The headers of the 429 refusing a task over the key's in-flight limit. A key with a rate has its
+    `RateLimit-Policy` added by `LimitRate`, with a second `RateLimit` field for the rate's item (a list
+    may be split over several fields)."""
     headers = {"RateLimit": f'"{IN_FLIGHT_POLICY}";r=0', "Retry-After": str(RETRY_AFTER_IN_FLIGHT)}
     policy = policies(key)
-    if policy is not None:
+    if policy is not None and key.rate is None:
         headers["RateLimit-Policy"] = policy
     return headers
 

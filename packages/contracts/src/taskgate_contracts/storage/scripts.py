@@ -19,6 +19,7 @@ from taskgate_contracts.storage.keys import (
     events_key,
     record_key,
     result_key,
+    tombstone_key,
 )
 from taskgate_contracts.storage.records import EventField, RecordField
 
@@ -171,7 +172,7 @@ def create_args(queued_at: str, retention: Retention, tasks: Sequence[NewTask]) 
 #: stored when it dead-lettered it) and its start are forgotten, its record says queued again (made anew
 #: if it had expired) and its event log says so; a key's in-flight set counts it again. Answers 0, or 1
 #: when the task was replayed before (within the claim's expiry): a dead letter is replayed once.
-#: KEYS: record, events, result, replay claim. ARGV: when, task type, expiry in seconds, task id.
+#: KEYS: record, events, result, replay claim, tombstone. ARGV: when, task type, expiry in seconds, task id.
 REPLAY = f"""
 if redis.call('SET', KEYS[4], ARGV[1], 'NX', 'EX', ARGV[3]) == false then return 1 end
 redis.call('DEL', KEYS[3])
@@ -185,13 +186,30 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', {EVENTS_MAX_LENGTH}, '*',
   '{EventField.TYPE}', '{TaskEventType.STATE.value}', '{EventField.STATUS}', '{TaskState.QUEUED.value}')
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 local owner = redis.call('HGET', KEYS[1], '{RecordField.KEY}')
+if not owner then
+  -- The record expired: the tombstone still names the key that submitted the task.
+  owner = redis.call('GET', KEYS[5])
+  if owner == '' then owner = false end
+  if owner then redis.call('HSET', KEYS[1], '{RecordField.KEY}', owner) end
+end
 if owner then redis.call('ZADD', '{IN_FLIGHT_KEY_PREFIX}' .. owner, 'NX', 0, ARGV[4]) end
 return 0
 """
 
 
+def replayed_key(task_id: str) -> str:
+    """The claim a replay of the task's dead letter takes (REPLAY)."""
+    return REPLAYED_KEY_PREFIX + task_id
+
+
 def replay_keys(task_id: str) -> list[str]:
-    return [record_key(task_id), events_key(task_id), result_key(task_id), REPLAYED_KEY_PREFIX + task_id]
+    return [
+        record_key(task_id),
+        events_key(task_id),
+        result_key(task_id),
+        replayed_key(task_id),
+        tombstone_key(task_id),
+    ]
 
 
 def note_keys(task_id: str) -> list[str]:
