@@ -140,7 +140,7 @@ def test_the_arguments_of_queueing_tasks() -> None:
     assert scripts.create_args("now", retention, tasks) == [
         "now",
         60,
-        120_000,
+        120_000_000,
         600,
         *("a", "process", "", 0),
         *("b", "thumbnail", "reports", 5),

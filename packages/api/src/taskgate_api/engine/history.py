@@ -5,9 +5,10 @@ The api adds every task it queues to sorted sets scored by when it was queued, i
 filter on type, key or both picks the set; `since`/`until` bound the score; so a page costs one range
 read of `limit` entries and one pipelined read of their records, however many tasks there are.
 
-The cursor is the score and id of the last entry a page looked at. Entries are ordered by (score, id),
-so the next page starts strictly after it: tasks queued after the first page have higher scores and
-never shift the pages that follow, so paging neither repeats nor skips a task older than the first page.
+The cursor is the score and id of the last entry a page looked at. Entries are ordered by score (and id,
+should two scores ever be equal), so the next page starts strictly after it: tasks queued after the first
+page have higher scores and never shift the pages that follow, so paging neither repeats nor skips a task
+older than the first page.
 
 The status filter has no set of its own: a task's status changes in the worker, through Celery's
 backend, which taskgate does not hook. A page with a status filter reads the entries in order and keeps
@@ -33,8 +34,6 @@ from taskgate_contracts.storage import index_key
 
 #: Entries one page reads at most while looking for tasks of the status asked for.
 SCAN_BUDGET = 1000
-#: Entries read from Redis at a time while filtering by status.
-_CHUNK = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +83,13 @@ class TaskHistory:
 
     async def page(self, query: HistoryQuery) -> HistoryPage:
         key = index_key(query.task, query.key_name)
-        highest: float = math.inf if query.until is None else _millis(query.until)
+        highest: float = math.inf if query.until is None else _micros(query.until)
         if query.cursor is not None:
             highest = min(highest, query.cursor.score)
-        lowest: float = -math.inf if query.since is None else _millis(query.since)
+        lowest: float = -math.inf if query.since is None else _micros(query.since)
         # Without a status filter every live entry is kept: one more than the page tells if more follow.
-        chunk = _CHUNK if query.status is not None else query.limit + 1
+        # With one, twice the page at a time: fewer round trips when few match, little waste when many do.
+        chunk = 2 * query.limit if query.status is not None else query.limit + 1
         kept: list[TaskView] = []
         expired: list[str] = []
         looked_at = offset = 0
@@ -138,5 +138,5 @@ def _at_or_before(cursor: Cursor | None, score: int, task_id: str) -> bool:
     return cursor is not None and score == cursor.score and task_id >= cursor.task_id
 
 
-def _millis(moment: datetime) -> int:
-    return math.floor(moment.timestamp() * 1000)
+def _micros(moment: datetime) -> int:
+    return math.floor(moment.timestamp() * 1_000_000)

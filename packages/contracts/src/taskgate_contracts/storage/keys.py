@@ -6,9 +6,12 @@ RESULT_CHANNEL_PATTERN = RESULT_KEY_PREFIX + "*"
 _RECORD_KEY_PREFIX = "taskgate:task:"
 _EVENTS_KEY_PREFIX = "taskgate:events:"
 TOMBSTONE_KEY_PREFIX = "taskgate:gone:"
-#: The history's sorted sets (member: task id, score: when it was queued, in Redis's milliseconds): every
-#: task, then per type (`:task:<type>`), per key (`:key:<name>`) and per key and type.
+#: The history's sorted sets (member: task id, score: when it was queued, in microseconds of Redis's
+#: clock, each task's above the last): every task, then per type (`:task:<type>`), per key
+#: (`:key:<name>`) and per key and type.
 INDEX_KEY = "taskgate:index"
+#: The last score the history gave, so the next is above it.
+HISTORY_CLOCK_KEY = "taskgate:index-clock"
 #: Per key name, a sorted set of the tasks it has queued or running (score: when queued).
 IN_FLIGHT_KEY_PREFIX = "taskgate:in-flight:"
 

@@ -12,6 +12,7 @@ from taskgate_contracts.progress import Progress
 from taskgate_contracts.responses import TaskState
 from taskgate_contracts.storage.keys import (
     EVENTS_MAX_LENGTH,
+    HISTORY_CLOCK_KEY,
     IN_FLIGHT_KEY_PREFIX,
     INDEX_KEY,
     RESULT_KEY_PREFIX,
@@ -51,14 +52,17 @@ end
 #: set of tasks in flight is full, the members that are no longer in flight are pruned, and if it is still
 #: full the task is refused and nothing of it is written. The keys a task touches follow from its id,
 #: type and key name, so they are built here (one Redis server, as taskgate uses, or one Sentinel master).
-#: ARGV: when they were queued, expiry in seconds, history horizon in milliseconds, tombstone expiry in
+#: ARGV: when they were queued, expiry in seconds, history horizon in microseconds, tombstone expiry in
 #: seconds, then per task: id, type, key name ('' without keys), in-flight limit (0: none).
 #: Answers the 1-based positions of the tasks refused.
 CREATE = (
     _IN_FLIGHT
     + f"""
+-- Microseconds of Redis's clock, and never twice the same: each task's score is above the last one
+-- given, so the history's order is total and follows the order of submission.
 local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local last = tonumber(redis.call('GET', '{HISTORY_CLOCK_KEY}') or '0')
 local queued_at, expires, horizon, tombstone = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local refused, position = {{}}, 0
 for i = 5, #ARGV, 4 do
@@ -76,11 +80,15 @@ for i = 5, #ARGV, 4 do
       admitted = false
       refused[#refused + 1] = position
     else
-      redis.call('ZADD', flight, now, id)
+      redis.call('ZADD', flight, string.format('%d', now), id)
       redis.call('EXPIRE', flight, expires)
     end
   end
   if admitted then
+    now = math.max(now, last + 1)
+    last = now
+    -- As a string written in full: Lua would render a number this large with 14 digits.
+    local score = string.format('%d', now)
     local record = '{_RECORD_PREFIX}' .. id
     redis.call('HSET', record, '{RecordField.QUEUED_AT}', queued_at, '{RecordField.TASK}', task)
     if owner ~= '' then redis.call('HSET', record, '{RecordField.KEY}', owner) end
@@ -96,12 +104,13 @@ for i = 5, #ARGV, 4 do
       indexes[4] = '{INDEX_KEY}:key:' .. owner .. ':task:' .. task
     end
     for _, index in ipairs(indexes) do
-      redis.call('ZADD', index, now, id)
-      redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. (now - horizon))
-      redis.call('PEXPIRE', index, horizon)
+      redis.call('ZADD', index, score, id)
+      redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. string.format('%d', now - horizon))
+      redis.call('PEXPIRE', index, string.format('%d', horizon / 1000))
     end
   end
 end
+redis.call('SET', '{HISTORY_CLOCK_KEY}', string.format('%d', last))
 return refused
 """
 )
@@ -162,7 +171,7 @@ class Retention:
 
 def create_args(queued_at: str, retention: Retention, tasks: Sequence[NewTask]) -> list[str | int]:
     """The arguments of CREATE (it takes no keys)."""
-    args: list[str | int] = [queued_at, retention.expires, retention.history * 1000, retention.tombstone]
+    args: list[str | int] = [queued_at, retention.expires, retention.history * 1_000_000, retention.tombstone]
     for task in tasks:
         args += [task.task_id, task.task_type, task.key_name or "", task.in_flight or 0]
     return args
