@@ -5,10 +5,9 @@ The api adds every task it queues to sorted sets scored by when it was queued, i
 filter on type, key or both picks the set; `since`/`until` bound the score; so a page costs one range
 read of `limit` entries and one pipelined read of their records, however many tasks there are.
 
-The cursor is the score and id of the last entry a page looked at. Entries are ordered by score (and id,
-should two scores ever be equal), so the next page starts strictly after it: tasks queued after the first
-page have higher scores and never shift the pages that follow, so paging neither repeats nor skips a task
-older than the first page.
+The cursor is the score (and id) of the last entry a page looked at. No two entries share a score, so
+the next page starts strictly below it: tasks queued after the first page have higher scores and never
+shift the pages that follow, so paging neither repeats nor skips a task older than the first page.
 
 The status filter has no set of its own: a task's status changes in the worker, through Celery's
 backend, which taskgate does not hook. A page with a status filter reads the entries in order and keeps
@@ -83,13 +82,15 @@ class TaskHistory:
 
     async def page(self, query: HistoryQuery) -> HistoryPage:
         key = index_key(query.task, query.key_name)
-        highest: float = math.inf if query.until is None else _micros(query.until)
-        if query.cursor is not None:
-            highest = min(highest, query.cursor.score)
+        until = math.inf if query.until is None else _micros(query.until)
+        highest: float | str = until
+        if query.cursor is not None and query.cursor.score <= until:
+            # Strictly below the cursor: no two tasks share a score (CREATE gives each one above the last).
+            highest = f"({query.cursor.score}"
         lowest: float = -math.inf if query.since is None else _micros(query.since)
         # Without a status filter every live entry is kept: one more than the page tells if more follow.
         # With one, twice the page at a time: fewer round trips when few match, little waste when many do.
-        chunk = 2 * query.limit if query.status is not None else query.limit + 1
+        chunk = 2 * query.limit + 1 if query.status is not None else query.limit + 1
         kept: list[TaskView] = []
         expired: list[str] = []
         looked_at = offset = 0
@@ -103,11 +104,7 @@ class TaskHistory:
                     ),
                 )
             offset += len(rows)
-            entries = [
-                Cursor(int(score), member.decode())
-                for member, score in rows
-                if not _at_or_before(query.cursor, int(score), member.decode())
-            ]
+            entries = [Cursor(int(score), member.decode()) for member, score in rows]
             views = await self._records.views([entry.task_id for entry in entries])
             for entry, view in zip(entries, views, strict=True):
                 looked_at += 1
@@ -131,11 +128,6 @@ class TaskHistory:
             with redis_errors(self._address):
                 await self._redis.zrem(key, *expired)
         return HistoryPage(kept, cursor)
-
-
-def _at_or_before(cursor: Cursor | None, score: int, task_id: str) -> bool:
-    """Whether an entry was on an earlier page: at the cursor's score, entries run by id downwards."""
-    return cursor is not None and score == cursor.score and task_id >= cursor.task_id
 
 
 def _micros(moment: datetime) -> int:
