@@ -5,6 +5,7 @@ import itertools
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
+from uuid import uuid4
 
 import fakeredis
 import httpx
@@ -73,15 +74,28 @@ async def test_filters_combine(serve: Serve, outcomes: dict[str, Outcome]) -> No
         assert queued[-1] in listed
 
 
-@pytest.mark.parametrize("cursor", ["bm9wZQ", "!!", Cursor(1, "x").encode() + "=="])
-async def test_a_cursor_the_api_did_not_make_is_422(serve: Serve, cursor: str) -> None:
+@pytest.mark.parametrize("cursor", ["bm9wZQ", "12:6f1c", "12.not-a-task-id"])
+async def test_a_cursor_not_of_a_cursors_form_is_422(serve: Serve, cursor: str) -> None:
     async with serve() as client:
         response = await client.get("/tasks", params={"cursor": cursor})
-    if cursor.startswith(Cursor(1, "x").encode()):
-        assert response.status_code == 200  # padding is tolerated
-    else:
-        assert response.status_code == 422
-        assert response.json()["detail"][0]["loc"] == ["query", "cursor"]
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "cursor"]
+
+
+@pytest.mark.parametrize("moment", ["0.5", "1796000000", "yesterday"])
+async def test_since_and_until_are_times_not_numbers(serve: Serve, moment: str) -> None:
+    async with serve() as client:
+        response = await client.get("/tasks", params={"until": moment})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "until"]
+
+
+async def test_any_cursor_of_the_form_is_taken(serve: Serve) -> None:
+    async with serve() as client:
+        await submitted(client, 2)
+        response = await client.get("/tasks", params={"cursor": Cursor(1, str(uuid4())).encode()})
+    assert response.status_code == 200
+    assert TaskPage.model_validate(response.json()).tasks == []  # nothing is older than 1 µs after 1970
 
 
 async def test_an_expired_task_is_410_and_leaves_the_history(

@@ -22,7 +22,7 @@ class TaskPage(BaseModel):
             "examples": [
                 {
                     "tasks": [TaskView.model_json_schema()["examples"][0]],
-                    "next_cursor": "MTc5NjAwMDAwMDAwMDo2ZjFj",
+                    "next_cursor": "1796000000000123.6f1c2b7e-0d4a-4f7c-9a51-3c2e8f1d0b9a",
                 }
             ]
         }

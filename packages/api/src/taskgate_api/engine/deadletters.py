@@ -64,17 +64,18 @@ class DeadLetters:
         """Up to `limit` dead letters, queue by queue, oldest first; and whether more wait."""
         letters: list[DeadLetter] = []
         more = False
-        async with self._sender.private_channel() as channel:
-            for queue in self._queues:
-                async for message, left in _fetched(channel, dead_letter_queue(queue), self._sender.address):
+        for queue in self._queues:
+            # A channel per queue: closing it puts that queue's messages back before the next is read.
+            async with self._sender.private_channel() as channel:
+                async for message, left in _fetched(channel, dead_letter_queue(queue)):
                     if len(letters) == limit:
                         more = True
                         break
                     letters.append(_letter(message, queue))
                     if left == 0:
                         break
-                if more:
-                    break
+            if more:
+                break
         failures = await self._records.views([letter.task_id for letter in letters if letter.task_id])
         reasons = {view.task_id: view.error for view in failures if view is not None and view.error}
         return [
@@ -88,38 +89,37 @@ class DeadLetters:
             # Said at once, without looking through the queues; REPLAY's claim is what makes it once.
             if await self._redis.exists(scripts.replayed_key(task_id)):
                 raise AlreadyReplayedError(task_id)
-        async with self._sender.private_channel() as channel:
-            found = await self._find(channel, task_id)
-            if found is None:
-                raise NotDeadLetteredError(task_id)
-            message, queue = found
-            headers = message.header.properties.headers or {}
-            task = headers.get("task")
-            with redis_errors(self._address):
-                replayed = await self._replay(
-                    keys=scripts.replay_keys(task_id),
-                    args=[
-                        datetime.now(UTC).isoformat(),
-                        (type_name(task) if isinstance(task, str) else None) or "",
-                        self._records.expires,
-                        task_id,
-                    ],
-                )
-            if replayed:
-                raise AlreadyReplayedError(task_id)
-            await self._republish(channel, message, queue)
-            assert isinstance(message.delivery, Basic.GetOk)
-            await channel.basic_ack(message.delivery.delivery_tag or 0)
-        return queue
-
-    async def _find(self, channel: aiormq.Channel, task_id: str) -> tuple[DeliveredMessage, str] | None:
         for queue in self._queues:
-            async for message, left in _fetched(channel, dead_letter_queue(queue), self._sender.address):
-                if _task_id(message) == task_id:
-                    return message, _origin(message) or queue
-                if left == 0:
-                    break
-        return None
+            async with self._sender.private_channel() as channel:
+                async for message, left in _fetched(channel, dead_letter_queue(queue)):
+                    if _task_id(message) == task_id:
+                        return await self._send_back(channel, message, _origin(message) or queue, task_id)
+                    if left == 0:
+                        break
+        raise NotDeadLetteredError(task_id)
+
+    async def _send_back(
+        self, channel: aiormq.Channel, message: DeliveredMessage, queue: str, task_id: str
+    ) -> str:
+        """Claim the replay, reset the task to queued, publish the copy, and once RabbitMQ confirmed it,
+        acknowledge the dead letter."""
+        task = (message.header.properties.headers or {}).get("task")
+        with redis_errors(self._address):
+            replayed = await self._replay(
+                keys=scripts.replay_keys(task_id),
+                args=[
+                    datetime.now(UTC).isoformat(),
+                    (type_name(task) if isinstance(task, str) else None) or "",
+                    self._records.expires,
+                    task_id,
+                ],
+            )
+        if replayed:
+            raise AlreadyReplayedError(task_id)
+        await self._republish(channel, message, queue)
+        assert isinstance(message.delivery, Basic.GetOk)
+        await channel.basic_ack(message.delivery.delivery_tag or 0)
+        return queue
 
     async def _republish(self, channel: aiormq.Channel, message: DeliveredMessage, queue: str) -> None:
         try:
@@ -134,20 +134,15 @@ class DeadLetters:
             )
 
 
-async def _fetched(
-    channel: aiormq.Channel, queue: str, address: str
-) -> AsyncIterator[tuple[DeliveredMessage, int]]:
-    """The messages of `queue`, each with how many were left behind it, fetched and held unacknowledged."""
+async def _fetched(channel: aiormq.Channel, queue: str) -> AsyncIterator[tuple[DeliveredMessage, int]]:
+    """The messages of `queue`, each with how many were left behind it, fetched and held unacknowledged.
+    A queue that does not exist holds none: nothing was ever dead-lettered to it (RabbitMQ closes the
+    channel, which is the queue's own)."""
     while True:
         try:
             message = await channel.basic_get(queue, no_ack=False)
         except aiormq.exceptions.ChannelNotFoundEntity:
-            raise ServiceUnavailableError(
-                "rabbitmq",
-                address,
-                f"no dead-letter queue {queue!r}: create it with `taskgate-ops rabbitmq bootstrap`",
-                refused=True,
-            ) from None
+            return
         if not isinstance(message.delivery, Basic.GetOk):
             return
         yield message, message.delivery.message_count or 0

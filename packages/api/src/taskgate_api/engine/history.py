@@ -17,9 +17,8 @@ number of tasks. Entries whose record has expired are skipped, and removed from 
 each set also drops entries older than the history horizon as tasks are added to it.
 """
 
-import base64
-import binascii
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -35,24 +34,25 @@ from taskgate_contracts.storage import index_key
 SCAN_BUDGET = 1000
 
 
+#: What a cursor looks like: the score, a dot, the task id. Clients pass it back as it came.
+CURSOR_PATTERN = r"^[0-9]{1,19}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_CURSOR = re.compile(CURSOR_PATTERN)
+
+
 @dataclass(frozen=True, slots=True)
 class Cursor:
     score: int
     task_id: str
 
     def encode(self) -> str:
-        return base64.urlsafe_b64encode(f"{self.score}:{self.task_id}".encode()).decode().rstrip("=")
+        return f"{self.score}.{self.task_id}"
 
     @classmethod
     def decode(cls, text: str) -> "Cursor":
-        """Raises ValueError when `text` is not a cursor this api handed out."""
-        try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            raise ValueError("not a cursor of this api") from None
-        score, separator, task_id = raw.partition(":")
-        if not separator or not score.isdigit() or not task_id:
+        """Raises ValueError when `text` is not of a cursor's form (CURSOR_PATTERN)."""
+        if not _CURSOR.fullmatch(text):
             raise ValueError("not a cursor of this api")
+        score, _, task_id = text.partition(".")
         return cls(int(score), task_id)
 
 

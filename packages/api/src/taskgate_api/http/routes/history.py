@@ -1,13 +1,14 @@
 """`GET /tasks`: the task history, newest first, a page at a time (see `engine.history`)."""
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import BeforeValidator
 
-from taskgate_api.engine.history import Cursor, HistoryQuery
+from taskgate_api.engine.history import CURSOR_PATTERN, Cursor, HistoryQuery
 from taskgate_api.http.dependencies import CallerDep, ServicesDep
-from taskgate_api.http.errors import validation_error
 from taskgate_contracts import ServiceUnavailableResponse, TaskPage, TaskState, ValidationErrorResponse
 from taskgate_contracts.tasks import NAME_PATTERN
 
@@ -15,6 +16,17 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 #: Tasks a page holds at most.
 MAX_LIMIT = 100
+_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?")
+
+
+def _written_as_a_time(value: object) -> object:
+    """pydantic would read a number as seconds since 1970; the document promises an ISO 8601 time."""
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        raise ValueError("Input should be a time in ISO 8601 (2026-11-24T10:00:00Z), not a number")
+    return value
+
+
+Moment = Annotated[datetime, BeforeValidator(_written_as_a_time)]
 
 
 @router.get(
@@ -41,17 +53,18 @@ async def list_tasks(
     task: Annotated[
         str | None, Query(description="Only tasks of this type.", pattern=f"^{NAME_PATTERN.pattern}$")
     ] = None,
-    since: Annotated[datetime | None, Query(description="Only tasks queued at or after this time.")] = None,
-    until: Annotated[datetime | None, Query(description="Only tasks queued at or before this time.")] = None,
+    since: Annotated[
+        Moment | None, Query(description="Only tasks queued at or after this time (ISO 8601).")
+    ] = None,
+    until: Annotated[
+        Moment | None, Query(description="Only tasks queued at or before this time (ISO 8601).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Tasks in a page at most.")] = 20,
     cursor: Annotated[
-        str | None, Query(max_length=200, description="`next_cursor` of the page before.")
+        str | None, Query(pattern=CURSOR_PATTERN, description="`next_cursor` of the page before.")
     ] = None,
 ) -> TaskPage:
-    try:
-        after = None if cursor is None else Cursor.decode(cursor)
-    except ValueError as exc:
-        raise validation_error(("query", "cursor"), str(exc), "value_error") from None
+    after = None if cursor is None else Cursor.decode(cursor)
     query = HistoryQuery(
         limit=limit,
         status=status,
