@@ -1,6 +1,7 @@
 """`GET /tasks` (the history) and 410 for an expired task, through the real app on an in-process Redis and
 the stand-in worker (conftest)."""
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -105,6 +106,8 @@ async def test_an_expired_task_is_410_and_leaves_the_history(
         gone, kept = await submitted(client, 2)
         view = (await client.get(f"/tasks/{kept}")).json()
         assert view["expires_at"] is not None
+        await asyncio.sleep(0.01)
+        assert (await client.get(f"/tasks/{kept}")).json() == view  # the same until the task changes
         # What RESULT_EXPIRES does to it: everything of the task goes but the tombstone.
         await redis.delete(record_key(gone), events_key(gone), result_key(gone))
         for method, path in [

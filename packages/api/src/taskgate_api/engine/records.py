@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import contextvars
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import cast
 
 from redis.asyncio import Redis
@@ -116,10 +116,11 @@ class TaskRecords:
                 for task_id in task_ids:
                     pipe.hgetall(record_key(task_id))
                     pipe.get(result_key(task_id))
-                    pipe.pttl(record_key(task_id))
-                    pipe.pttl(result_key(task_id))
+                    # When each expires, in Unix milliseconds (Redis 7): the same on every read until a
+                    # write renews it, where now + PTTL would move with the clock.
+                    pipe.execute_command("PEXPIRETIME", record_key(task_id))
+                    pipe.execute_command("PEXPIRETIME", result_key(task_id))
                 replies = await pipe.execute()
-        now = datetime.now(UTC)
         views = []
         for at, task_id in enumerate(task_ids):
             record, raw_meta, *lives = replies[4 * at : 4 * at + 4]
@@ -127,7 +128,8 @@ class TaskRecords:
             view = task_view(task_id, fields, None if raw_meta is None else ResultMeta.from_json(raw_meta))
             if view is not None and max(lives) > 0:
                 # The view lasts as long as the longer-lived of its record and its stored state.
-                view = view.model_copy(update={"expires_at": now + timedelta(milliseconds=max(lives))})
+                expires_at = datetime.fromtimestamp(max(lives) / 1000, UTC)
+                view = view.model_copy(update={"expires_at": expires_at})
             views.append(view)
         return views
 
