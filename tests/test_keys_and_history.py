@@ -9,6 +9,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import uuid4
@@ -243,18 +244,22 @@ def short_stack(
             yield ShortStack(api, vhost, env, workdir)
 
 
-def started_worker(request: pytest.FixtureRequest, stack: ShortStack, **settings: str | float) -> Service:
-    worker = start_worker(
-        {**stack.env, **{name.upper(): str(value) for name, value in settings.items()}}, stack.workdir
-    )
-    wait_ready_with_key(stack.api, worker)
-    return worker
+@contextmanager
+def worker_of(
+    request: pytest.FixtureRequest, stack: ShortStack, **settings: str | float
+) -> Iterator[Service]:
+    """A worker for the short stack's api, with `settings` of its own, stopped on leaving (or when it
+    fails to become ready)."""
+    env = {**stack.env, **{name.upper(): str(value) for name, value in settings.items()}}
+    with running(request.config, start_worker(env, stack.workdir)) as worker:
+        wait_ready_with_key(stack.api, worker)
+        yield worker
 
 
 async def test_an_expired_task_is_410_and_one_never_submitted_404(
     request: pytest.FixtureRequest, short_stack: ShortStack, task_keys: TaskKeys
 ) -> None:
-    with running(request.config, started_worker(request, short_stack)):
+    with worker_of(request, short_stack):
         async with connect(short_stack.api.url, task_keys) as client:
             task_id = await submit(client, ALICE)
             await wait_for_state_as(client, task_id, TaskState.COMPLETED, ALICE)
@@ -290,7 +295,7 @@ async def test_a_poisoned_message_is_listed_then_replayed_once_and_completes(
     async with connect(short_stack.api.url, task_keys) as client:
         # A worker whose MAX_DELAY is below what the api let through can never run the task: it
         # dead-letters the message and fails the task with the reason.
-        with running(request.config, started_worker(request, short_stack, max_delay=1)):
+        with worker_of(request, short_stack, max_delay=1):
             task_id = await submit(client, ALICE, delay=2)
             failed = await wait_for_state_as(client, task_id, TaskState.FAILED, ALICE)
             assert "MAX_DELAY" in (failed.error or "")
@@ -305,7 +310,7 @@ async def test_a_poisoned_message_is_listed_then_replayed_once_and_completes(
             assert letter.args == {"delay": 2}
             assert letter.dead_lettered_at is not None
 
-        with running(request.config, started_worker(request, short_stack)):
+        with worker_of(request, short_stack):
             replayed = await client.post(f"/dead-letters/{task_id}/replay", headers=bearer(ADMIN))
             assert replayed.status_code == 202, replayed.text
             assert ReplayedResponse.model_validate_json(replayed.content).queue == "taskgate"
