@@ -5,10 +5,11 @@ the worker's and ops' settings classes at once."""
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import yaml
+from pydantic import BaseModel
 from pydantic_settings import BaseSettings
 
 from taskgate_api.__main__ import WORKERS_SETTING
@@ -90,10 +91,19 @@ def read_by(service: str) -> set[str]:
 
 
 def secret_settings(service: str) -> set[str]:
-    """The settings the service's class holds as secrets (typed SecretStr, or a list of them)."""
+    """The settings the service's class holds as secrets (typed SecretStr, a list of them, or of models
+    holding one, as API_KEYS's keys)."""
     fields = SETTINGS[service].model_fields.items()
-    own = {name.upper() for name, field in fields if "SecretStr" in str(field.annotation)}
+    own = {name.upper() for name, field in fields if _holds_secret(field.annotation)}
     return own | task_settings(secret=True) if service == "worker" else own
+
+
+def _holds_secret(annotation: object) -> bool:
+    if "SecretStr" in str(annotation):
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return any(_holds_secret(field.annotation) for field in annotation.model_fields.values())
+    return any(_holds_secret(argument) for argument in get_args(annotation))
 
 
 def environment(service: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ from taskgate_api.engine.records import TaskRecords
 from taskgate_api.engine.waiting import ResultHub
 from taskgate_contracts import COMPLETED_MESSAGE, Progress, TaskEvent, TaskEventType, TaskState
 from taskgate_contracts.storage import EventField, events_key, result_key
+from taskgate_contracts.storage.scripts import NewTask, Retention
 
 TASK = "6f1c0000-0000-0000-0000-000000000001"
 #: What the process task returns: the whole result model, as JSON.
@@ -31,7 +32,7 @@ async def hub(redis: fakeredis.FakeAsyncRedis) -> AsyncIterator[ResultHub]:
 
 @pytest.fixture
 def records(redis: fakeredis.FakeAsyncRedis) -> TaskRecords:
-    return TaskRecords(redis, "127.0.0.1:6379", expires=60)
+    return TaskRecords(redis, "127.0.0.1:6379", Retention(expires=60, history=120, tombstone=600))
 
 
 async def worker_reports(redis: fakeredis.FakeAsyncRedis, percent: float) -> None:
@@ -63,7 +64,7 @@ async def collect(source: AsyncIterator[TaskEvent]) -> list[TaskEvent]:
 async def test_snapshot_then_changes_then_final(
     redis: fakeredis.FakeAsyncRedis, hub: ResultHub, records: TaskRecords
 ) -> None:
-    await records.create(TASK, "process")
+    await records.create(NewTask(TASK, "process"))
     stream = asyncio.create_task(collect(task_events(TASK, records, hub, None)))
     await asyncio.sleep(0.05)
     for percent in (0, 50, 100):
@@ -84,7 +85,7 @@ async def test_snapshot_then_changes_then_final(
 async def test_resuming_sends_exactly_the_events_after_the_last_one_seen(
     redis: fakeredis.FakeAsyncRedis, hub: ResultHub, records: TaskRecords
 ) -> None:
-    await records.create(TASK, "process")
+    await records.create(NewTask(TASK, "process"))
     for percent in (0, 50, 100):
         await worker_reports(redis, percent)
     await worker_finishes(redis)
@@ -100,7 +101,7 @@ async def test_resuming_sends_exactly_the_events_after_the_last_one_seen(
 async def test_finished_task_streams_one_final_snapshot(
     redis: fakeredis.FakeAsyncRedis, hub: ResultHub, records: TaskRecords
 ) -> None:
-    await records.create(TASK, "process")
+    await records.create(NewTask(TASK, "process"))
     await worker_finishes(redis)
     events = await collect(task_events(TASK, records, hub, None))
     assert [(event.type, event.id, event.task.status) for event in events] == [
@@ -111,7 +112,7 @@ async def test_finished_task_streams_one_final_snapshot(
 async def test_cancelling_ends_the_stream(
     redis: fakeredis.FakeAsyncRedis, hub: ResultHub, records: TaskRecords
 ) -> None:
-    await records.create(TASK, "process")
+    await records.create(NewTask(TASK, "process"))
     stream = asyncio.create_task(collect(task_events(TASK, records, hub, None)))
     await asyncio.sleep(0.05)
     await records.cancel(TASK)

@@ -5,15 +5,15 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
+from taskgate_api.apikeys import parse_keys
 from taskgate_api.app import create_app
 from taskgate_api.config import ApiSettings
 
 
 @pytest.fixture
 def keyed_client(unreachable_settings: ApiSettings) -> Iterator[TestClient]:
-    settings = unreachable_settings.model_copy(update={"api_keys": [SecretStr("k-one"), SecretStr("k-two")]})
+    settings = unreachable_settings.model_copy(update={"api_keys": parse_keys("k-one,k-two")})
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -90,7 +90,7 @@ def test_openapi_documents_the_key(keyed_client: TestClient) -> None:
 def test_settings_split_comma_separated_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("API_KEYS", " a , b,,c ")
     keys = ApiSettings(_env_file=None).api_keys
-    assert [key.get_secret_value() for key in keys] == ["a", "b", "c"]
+    assert [key.secret.get_secret_value() for key in keys] == ["a", "b", "c"]
 
 
 #: MAX_BODY_BYTES by default: 1 MiB, so a thumbnail's image fits.

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict
 from starlette.routing import BaseRoute
 
+from taskgate_api.apikeys import parse_keys
 from taskgate_api.app import create_app
 from taskgate_api.config import ApiSettings
 from taskgate_contracts import Registry, TaskSpec, discover
@@ -215,8 +216,11 @@ def test_a_deployment_without_the_process_type_has_no_seed_operations(
     assert set(document["paths"]) == {
         "/submit/echo",
         "/run/echo",
+        "/tasks",
         "/tasks/{task_id}",
         "/tasks/{task_id}/events",
+        "/dead-letters",
+        "/dead-letters/{task_id}/replay",
         "/healthz",
         "/readyz",
         "/metrics",
@@ -312,7 +316,7 @@ def test_the_headers_answers_carry_are_declared(document: Document, served: Regi
 
 
 def test_a_keyed_api_declares_its_challenge(unreachable_settings: ApiSettings) -> None:
-    settings = unreachable_settings.model_copy(update={"api_keys": [SecretStr("k")]})
+    settings = unreachable_settings.model_copy(update={"api_keys": parse_keys("k")})
     document = create_app(settings, discover()).openapi()
     for path, method, operation in operations(document):
         if path != "/healthz":

@@ -21,13 +21,14 @@ from taskgate_contracts.storage import (
     record_key,
     result_key,
 )
+from taskgate_contracts.storage.scripts import NewTask, Retention
 
 DONE = {"result": COMPLETED_MESSAGE, "delay": 2}
 
 
 @pytest.fixture
 def records(redis: fakeredis.FakeAsyncRedis) -> TaskRecords:
-    return TaskRecords(redis, "127.0.0.1:6379", expires=60)
+    return TaskRecords(redis, "127.0.0.1:6379", Retention(expires=60, history=120, tombstone=600))
 
 
 def stored(status: str, result: object, **extra: object) -> str:
@@ -58,7 +59,7 @@ async def test_never_submitted_is_none(records: TaskRecords) -> None:
 async def test_created_is_queued_with_its_type_and_expires(
     records: TaskRecords, redis: fakeredis.FakeAsyncRedis
 ) -> None:
-    await records.create("t1", "thumbnail")
+    await records.create(NewTask("t1", "thumbnail"))
     view = await records.view("t1")
     assert view is not None
     assert (view.status, view.task, view.attempts) == (TaskState.QUEUED, "thumbnail", 0)
@@ -85,7 +86,7 @@ async def test_records_asked_for_together_are_written_by_one_call_each_with_its_
 
     monkeypatch.setattr(records, "_create", counted)
     types = ["process", "thumbnail", "acme.weekly-report"]
-    await asyncio.gather(*(records.create(f"t{i}", types[i % 3]) for i in range(50)))
+    await asyncio.gather(*(records.create(NewTask(f"t{i}", types[i % 3])) for i in range(50)))
     assert calls == 1
     for i in range(50):
         view = await records.view(f"t{i}")
@@ -97,9 +98,9 @@ async def test_records_asked_for_together_are_written_by_one_call_each_with_its_
 
 async def test_every_asker_learns_that_redis_is_unreachable() -> None:
     unreachable = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
-    records = TaskRecords(unreachable, "127.0.0.1:1", expires=60)
+    records = TaskRecords(unreachable, "127.0.0.1:1", Retention(expires=60, history=120, tombstone=600))
     outcomes = await asyncio.gather(
-        *(records.create(f"t{i}", "process") for i in range(3)), return_exceptions=True
+        *(records.create(NewTask(f"t{i}", "process")) for i in range(3)), return_exceptions=True
     )
     assert all(isinstance(outcome, ServiceUnavailableError) for outcome in outcomes)
     assert all("Redis is unreachable at 127.0.0.1:1" in str(outcome) for outcome in outcomes)
@@ -107,7 +108,7 @@ async def test_every_asker_learns_that_redis_is_unreachable() -> None:
 
 
 async def test_started_record_is_running(records: TaskRecords, redis: fakeredis.FakeAsyncRedis) -> None:
-    await records.create("t1", "process")
+    await records.create(NewTask("t1", "process"))
     await redis.hset(
         record_key("t1"),
         mapping={
@@ -122,7 +123,7 @@ async def test_started_record_is_running(records: TaskRecords, redis: fakeredis.
 
 
 async def test_progress_and_completion(records: TaskRecords, redis: fakeredis.FakeAsyncRedis) -> None:
-    await records.create("t1", "process")
+    await records.create(NewTask("t1", "process"))
     progress = {"percent": 25, "current": 1, "total": 4, "message": "slept 0.5 of 2 s"}
     await redis.set(result_key("t1"), stored("PROGRESS", progress))
     view = await records.view("t1")
@@ -185,7 +186,7 @@ async def test_what_the_worker_stored_is_read_back(
     status: TaskState,
     error: str | None,
 ) -> None:
-    await records.create("t1", "process")
+    await records.create(NewTask("t1", "process"))
     await redis.set(result_key("t1"), stored(state, result, **extra))
     view = await records.view("t1")
     assert view is not None
@@ -194,7 +195,7 @@ async def test_what_the_worker_stored_is_read_back(
 
 
 async def test_discard_forgets(records: TaskRecords) -> None:
-    await records.create("t1", "process")
+    await records.create(NewTask("t1", "process"))
     await records.discard("t1")
     assert await records.view("t1") is None
 
@@ -202,7 +203,7 @@ async def test_discard_forgets(records: TaskRecords) -> None:
 async def test_cancelling_an_unfinished_task_marks_it_stores_it_revoked_and_tells_waiters(
     records: TaskRecords, redis: fakeredis.FakeAsyncRedis
 ) -> None:
-    await records.create("t1", "process")
+    await records.create(NewTask("t1", "process"))
     pubsub = redis.pubsub()
     await pubsub.subscribe(result_key("t1"))
     await records.cancel("t1")
@@ -220,7 +221,7 @@ async def test_cancelling_an_unfinished_task_marks_it_stores_it_revoked_and_tell
 async def test_a_cancelled_task_stays_cancelled_when_a_late_progress_report_overwrites_its_state(
     records: TaskRecords, redis: fakeredis.FakeAsyncRedis
 ) -> None:
-    await records.create("t1", "process")
+    await records.create(NewTask("t1", "process"))
     await redis.set(result_key("t1"), stored("PROGRESS", {"percent": 10}))
     await records.cancel("t1")
     # The worker reported progress just before it saw the cancel mark.
@@ -241,7 +242,7 @@ FINISHED = {
 async def test_cancelling_a_finished_task_changes_nothing_and_says_how_it_ended(
     records: TaskRecords, redis: fakeredis.FakeAsyncRedis, state: str, status: TaskState
 ) -> None:
-    await records.create("t1", "process")
+    await records.create(NewTask("t1", "process"))
     await redis.set(result_key("t1"), state)
     pubsub = redis.pubsub()
     await pubsub.subscribe(result_key("t1"))

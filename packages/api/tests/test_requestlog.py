@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
+from taskgate_api.apikeys import parse_keys
 from taskgate_api.app import create_app
 from taskgate_api.config import ApiSettings
 
@@ -16,7 +16,7 @@ KEY = "k-secret-1"
 
 @pytest.fixture
 def client(unreachable_settings: ApiSettings) -> Iterator[TestClient]:
-    settings = unreachable_settings.model_copy(update={"api_keys": [SecretStr(KEY)]})
+    settings = unreachable_settings.model_copy(update={"api_keys": parse_keys(KEY)})
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
 

@@ -149,10 +149,10 @@ def test_secrets_may_be_files_named_like_the_settings(
 
     settings = ApiSettings(_env_file=None, _secrets_dir=tmp_path)
 
-    assert [key.get_secret_value() for key in settings.api_keys] == ["key-one", "key-two"]
+    assert [key.secret.get_secret_value() for key in settings.api_keys] == ["key-one", "key-two"]
     assert settings.broker_url == "amqp://guest:rabbit-secret@127.0.0.1:5672/%2F"
     assert settings.redis_url.get_secret_value() == "redis://:redis%20secret@127.0.0.1:6379/0"
     # The environment wins over a file, as it wins over `.env`.
     monkeypatch.setenv("API_KEYS", "from-the-environment")
     overridden = ApiSettings(_env_file=None, _secrets_dir=tmp_path)
-    assert [key.get_secret_value() for key in overridden.api_keys] == ["from-the-environment"]
+    assert [key.secret.get_secret_value() for key in overridden.api_keys] == ["from-the-environment"]

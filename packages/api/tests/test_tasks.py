@@ -67,7 +67,7 @@ async def test_cancelling_a_finished_task_is_409_and_changes_nothing(client: htt
 async def test_an_unknown_task_is_404(client: httpx.AsyncClient, method: str, task_id: str) -> None:
     response = await client.request(method, f"/tasks/{task_id}")
     assert response.status_code == 404
-    assert "never submitted or has expired" in NotFoundResponse.model_validate(response.json()).detail
+    assert "was never submitted" in NotFoundResponse.model_validate(response.json()).detail
 
 
 @pytest.mark.usefixtures("never_finishing")

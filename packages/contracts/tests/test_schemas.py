@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from taskgate_contracts import PROGRESS_STATE, __version__, responses
+from taskgate_contracts import PROGRESS_STATE, __version__, history, responses
 from taskgate_contracts.builtin import PROCESS, SPECS
 from taskgate_contracts.schemas import export, main, read, snapshot_differences, write
 
@@ -21,19 +21,20 @@ def test_export_holds_every_group_that_crosses_a_process_boundary() -> None:
     assert set(contract["tasks"]) == {spec.task_name for spec in SPECS}
 
 
-def test_every_model_of_the_responses_module_is_exported() -> None:
-    """No list to keep: a model added to `responses` is part of the contract (TooLargeResponse was once
-    missing from a hand-kept one)."""
+def test_every_model_of_the_responses_and_history_modules_is_exported() -> None:
+    """No list to keep: a model added to `responses` or `history` is part of the contract
+    (TooLargeResponse was once missing from a hand-kept one)."""
     defined = {
         name
-        for name, value in vars(responses).items()
+        for module in (responses, history)
+        for name, value in vars(module).items()
         if isinstance(value, type)
-        and getattr(value, "__module__", "") == responses.__name__
+        and getattr(value, "__module__", "") == module.__name__
         and name[0].isupper()
         and hasattr(value, "model_json_schema")
     }
     assert defined == set(export()["responses"])
-    assert "TooLargeResponse" in defined
+    assert {"TooLargeResponse", "TaskPage", "DeadLetter"} <= defined
 
 
 def test_a_task_is_exported_with_its_queue_arguments_result_and_progress() -> None:

@@ -18,7 +18,7 @@ from taskgate_contracts.storage import (
     EventField,
     RecordField,
     ResultMeta,
-    WebhookTarget,
+    index_key,
     logged_event,
     record_key,
     result_key,
@@ -141,27 +141,22 @@ def test_the_notes_a_worker_writes() -> None:
     progress = scripts.progress_note(600, Progress(percent=50))
     assert progress[:2] == [600, 0]
     assert scripts.note_keys("t") == ["taskgate:task:t", "taskgate:events:t"]
-    assert scripts.create_keys(["a", "b"]) == [
-        "taskgate:task:a",
-        "taskgate:events:a",
-        "taskgate:task:b",
-        "taskgate:events:b",
-    ]
-    webhook = WebhookTarget("https://hooks.example.com/x", "team-a")
-    assert scripts.create_args("now", 60, [("process", None), ("thumbnail", webhook)]) == [
+
+
+def test_the_arguments_of_queueing_tasks() -> None:
+    retention = scripts.Retention(expires=60, history=120, tombstone=600)
+    tasks = [scripts.NewTask("a", "process"), scripts.NewTask("b", "thumbnail", "reports", 5)]
+    assert scripts.create_args("now", retention, tasks) == [
         "now",
         60,
-        "process",
-        "",
-        "",
-        "thumbnail",
-        "https://hooks.example.com/x",
-        "team-a",
+        120_000_000,
+        600,
+        *("a", "process", "", 0, ""),
+        *("b", "thumbnail", "reports", 5, ""),
     ]
-    assert scripts.create_args("now", 60, [("process", WebhookTarget("http://h/", None))])[2:] == [
-        "process",
-        "http://h/",
-        "",
+    hooked = scripts.NewTask("c", "process", "team-a", None, "https://hooks.example.com/x")
+    assert scripts.create_args("now", retention, [hooked])[4:] == [
+        *("c", "process", "team-a", 0, "https://hooks.example.com/x")
     ]
 
 
@@ -196,3 +191,10 @@ def test_the_notes_of_a_delivery_make_the_webhook_section() -> None:
         url="https://h/x", state=WebhookState.DELIVERING, attempts=[failed], next_attempt_at=next_at
     )
     assert scripts.webhook_note(600, WebhookState.DELIVERED, [failed], None)[3] == ""
+
+
+def test_index_keys_name_their_filters() -> None:
+    assert index_key() == "taskgate:index"
+    assert index_key("process") == "taskgate:index:task:process"
+    assert index_key(key_name="reports") == "taskgate:index:key:reports"
+    assert index_key("process", "reports") == "taskgate:index:key:reports:task:process"

@@ -14,7 +14,10 @@ from redis.exceptions import RedisError
 
 from taskgate_api import metrics, redis_clients
 from taskgate_api.config import ApiSettings, environment
+from taskgate_api.engine.deadletters import DeadLetters
+from taskgate_api.engine.history import TaskHistory
 from taskgate_api.engine.idempotency import IdempotencyKeys
+from taskgate_api.engine.ratelimits import RateLimiter
 from taskgate_api.engine.readiness import Readiness
 from taskgate_api.engine.records import TaskRecords
 from taskgate_api.engine.sending import TaskSender, create_producer
@@ -26,11 +29,13 @@ from taskgate_api.http import documentation, errors
 from taskgate_api.http.counting import CountRequests
 from taskgate_api.http.dependencies import Services
 from taskgate_api.http.guards import LimitBody, RequireApiKey
+from taskgate_api.http.ratelimits import LimitRate
 from taskgate_api.http.requestlog import LogRequests
-from taskgate_api.http.routes import health, seed, tasks, tasktypes
+from taskgate_api.http.routes import deadletters, health, history, seed, tasks, tasktypes
 from taskgate_api.tracing import Tracing
 from taskgate_api.version import __version__
 from taskgate_contracts import Registry, discover
+from taskgate_contracts.storage.scripts import Retention
 
 
 @asynccontextmanager
@@ -70,12 +75,16 @@ def wire(
     """The engine's parts, joined: records, idempotency keys and the submitter on `redis`, results from
     `hub`, tasks sent by `sender`, readiness asked of `producer`."""
     redis_address = settings.redis_address
-    records = TaskRecords(redis, redis_address, settings.result_expires)
+    retention = Retention(settings.result_expires, settings.history_seconds, settings.tombstone_seconds)
+    records = TaskRecords(redis, redis_address, retention)
     queues = task_types.queues()
     return Services(
         settings=settings,
         task_types=task_types,
         records=records,
+        history=TaskHistory(redis, redis_address, records),
+        rate_limiter=RateLimiter(redis, redis_address),
+        dead_letters=DeadLetters(sender, queues, records, redis, redis_address),
         submitter=Submitter(
             records=records,
             sender=sender,
@@ -153,7 +162,9 @@ def create_app(
     if seed.SEED_TASK_TYPE in task_types:
         app.include_router(seed.router(task_types[seed.SEED_TASK_TYPE]))
     app.include_router(tasktypes.router(task_types))
+    app.include_router(history.router)
     app.include_router(tasks.router)
+    app.include_router(deadletters.router)
     app.include_router(health.router)
     errors.install(app)
     # Added last, so outermost: the body limit and the key are checked before anything else runs, and
@@ -161,6 +172,8 @@ def create_app(
     app.add_middleware(CountRequests)
     app.add_middleware(LimitBody, limit=settings.max_body_bytes)
     if settings.api_keys:
+        # The key is known before its rate is counted: LimitRate runs inside RequireApiKey.
+        app.add_middleware(LimitRate)
         app.add_middleware(RequireApiKey, keys=settings.api_keys)
     # Inside the request log, so an unforeseen failure's line carries its 500 and its request id.
     app.add_middleware(errors.AnswerUnexpected)

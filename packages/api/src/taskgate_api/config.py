@@ -4,9 +4,10 @@ import os
 from typing import Annotated, Literal, Self
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from taskgate_api.apikeys import ApiKey, parse_keys
 from taskgate_api.environment import ENV_FILE
 from taskgate_contracts import Connections
 from taskgate_contracts.connections import secrets_dir
@@ -33,9 +34,16 @@ class ApiSettings(BaseSettings, Connections, Observability):
         "keep", description="What happens to a task POST /process stops waiting for: keep running, or cancel."
     )
     sse_heartbeat: float = Field(15.0, gt=0, description="Seconds between heartbeats on event streams.")
-    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+    api_keys: Annotated[list[ApiKey], NoDecode] = Field(
         default_factory=list,
-        description="Comma-separated keys; if set, routes but /healthz need `Authorization: Bearer <key>`.",
+        description="If set, routes but /healthz need `Authorization: Bearer <key>`: a JSON list of named "
+        "keys with a role and limits, or comma-separated keys (each an admin without limits); see apikeys.",
+    )
+    tombstone_expires: int | None = Field(
+        None,
+        gt=0,
+        description="Seconds after its submission an expired task still answers 410 rather than 404 "
+        "(default: 7 × RESULT_EXPIRES); more than RESULT_EXPIRES.",
     )
     max_body_bytes: int = Field(
         1_048_576, gt=0, description="Larger request bodies are refused with 413 (a thumbnail's image fits)."
@@ -55,13 +63,23 @@ class ApiSettings(BaseSettings, Connections, Observability):
 
     @field_validator("api_keys", mode="before")
     @classmethod
-    def _split_keys(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [key.strip() for key in value.split(",") if key.strip()]
-        return value
+    def _read_keys(cls, value: object) -> object:
+        return parse_keys(value) if isinstance(value, str) else value
+
+    @property
+    def tombstone_seconds(self) -> int:
+        return self.tombstone_expires or 7 * self.result_expires
+
+    @property
+    def history_seconds(self) -> int:
+        """How long a task stays in the history index at most: the life of its record, which each write
+        renews, bounded at twice RESULT_EXPIRES after its submission."""
+        return 2 * self.result_expires
 
     @model_validator(mode="after")
     def _timeouts_fit(self) -> Self:
         if self.task_timeout > self.result_expires:
             raise ValueError("TASK_TIMEOUT must not exceed RESULT_EXPIRES")
+        if self.tombstone_expires is not None and self.tombstone_expires <= self.result_expires:
+            raise ValueError("TOMBSTONE_EXPIRES must exceed RESULT_EXPIRES")
         return self

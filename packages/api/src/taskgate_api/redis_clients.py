@@ -108,7 +108,9 @@ def connect(settings: ApiSettings) -> RedisClients:
         pool = BlockingConnectionPool.from_url(url, **commands)
         return RedisClients(Redis(connection_pool=pool), Redis.from_url(url, **subscriber), None, name)
     # The master's password and database are REDIS_URL's; where it is, the sentinels say.
-    master = {key: value for key, value in parse_url(url).items() if key not in ("host", "port")}
+    master: dict[str, Any] = {
+        key: value for key, value in parse_url(url).items() if key not in ("host", "port")
+    }
     password = settings.redis_sentinel_password
     sentinel = Sentinel(
         settings.redis_sentinel_nodes,

@@ -1,13 +1,16 @@
 """A typed client of the taskgate api, sync and async, and the `taskgate` command."""
 
 from taskgate_client.async_client import AsyncTaskgateClient
-from taskgate_client.calls import DEFAULT_TASK_TIMEOUT, DEFAULT_URL
+from taskgate_client.calls import DEFAULT_TASK_TIMEOUT, DEFAULT_URL, TaskFilter
 from taskgate_client.errors import (
     ApiConnectionError,
     ApiError,
     ConflictError,
+    ForbiddenError,
+    GoneError,
     InvalidRequestError,
     NotFoundError,
+    RateLimitedError,
     ServerError,
     ServiceUnavailableError,
     TaskCancelledError,
@@ -26,12 +29,16 @@ __all__ = [
     "ApiError",
     "AsyncTaskgateClient",
     "ConflictError",
+    "ForbiddenError",
+    "GoneError",
     "InvalidRequestError",
     "NotFoundError",
+    "RateLimitedError",
     "ServerError",
     "ServiceUnavailableError",
     "TaskCancelledError",
     "TaskFailedError",
+    "TaskFilter",
     "TaskPendingError",
     "TaskTypeNotFoundError",
     "TaskgateClient",

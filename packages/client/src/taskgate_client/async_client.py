@@ -11,10 +11,11 @@ from pydantic import BaseModel
 
 from taskgate_client import calls
 from taskgate_client.base import ClientBase
-from taskgate_client.calls import Call, Plan, TaskArgs, TaskType
+from taskgate_client.calls import Call, Plan, TaskArgs, TaskFilter, TaskType
 from taskgate_client.following import TaskEventStream
 from taskgate_client.running import running
 from taskgate_contracts.events import TaskEvent
+from taskgate_contracts.history import DeadLetterList, ReplayedResponse, TaskPage
 from taskgate_contracts.responses import SubmittedResponse, TaskView
 from taskgate_contracts.tasks import TaskSpec
 
@@ -112,6 +113,25 @@ class AsyncTaskgateClient(ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport
 
     async def cancel(self, task_id: str) -> TaskView:
         return await self._send(calls.cancel(task_id))
+
+    async def list_tasks(
+        self, which: TaskFilter | None = None, limit: int = 20, cursor: str | None = None
+    ) -> TaskPage:
+        """One page of the task history, newest first; its `next_cursor` fetches the next one."""
+        return await self._send(calls.list_tasks(which or TaskFilter(), limit, cursor))
+
+    async def all_tasks(self, which: TaskFilter | None = None, page_size: int = 100) -> list[TaskView]:
+        """Every task of the history that matches, newest first, fetched page by page."""
+        return await self._run(calls.every_task(which or TaskFilter(), page_size))
+
+    async def dead_letters(self, limit: int = 100) -> DeadLetterList:
+        """What the dead-letter queues hold, without taking it out (an admin key's)."""
+        return await self._send(calls.dead_letters(limit))
+
+    async def replay(self, task_id: str) -> ReplayedResponse:
+        """Send a dead-lettered task back to its queue, once (an admin key's); `ConflictError` the second
+        time, `NotFoundError` when no dead-letter queue holds it."""
+        return await self._send(calls.replay(task_id))
 
     async def events(self, task_id: str, last_event_id: str | None = None) -> AsyncGenerator[TaskEvent, None]:
         """As `TaskgateClient.events`; to stop early, `aclose()` it (or use `contextlib.aclosing`)."""

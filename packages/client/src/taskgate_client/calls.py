@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -18,8 +19,9 @@ from pydantic import BaseModel, ValidationError
 from taskgate_client.errors import ApiConnectionError, error_for, unexpected_answer
 from taskgate_client.version import __version__
 from taskgate_contracts import operations
+from taskgate_contracts.history import DeadLetterList, ReplayedResponse, TaskPage
 from taskgate_contracts.requests import IDEMPOTENCY_HEADER
-from taskgate_contracts.responses import SubmittedResponse, TaskView
+from taskgate_contracts.responses import SubmittedResponse, TaskState, TaskView
 from taskgate_contracts.tasks import TaskSpec
 
 AnswerT = TypeVar("AnswerT")
@@ -151,6 +153,51 @@ def get(task_id: str, wait: float | None = None) -> Call[TaskView]:
 
 def cancel(task_id: str) -> Call[TaskView]:
     return Call("DELETE", task_path(task_id), _expect(TaskView))
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilter:
+    """What `GET /tasks` narrows the history to; None is any."""
+
+    status: TaskState | None = None
+    task: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def params(self) -> dict[str, str]:
+        given = {"status": self.status, "task": self.task, "since": self.since, "until": self.until}
+        return {
+            name: value.isoformat() if isinstance(value, datetime) else str(value)
+            for name, value in given.items()
+            if value is not None
+        }
+
+
+def list_tasks(which: TaskFilter, limit: int, cursor: str | None) -> Call[TaskPage]:
+    params = {**which.params(), "limit": str(limit)}
+    if cursor is not None:
+        params["cursor"] = cursor
+    return Call("GET", "/tasks", _expect(TaskPage), params=params)
+
+
+def every_task(which: TaskFilter, limit: int) -> Generator[Call[TaskPage], TaskPage, list[TaskView]]:
+    """Page after page until the last: every task that matches, newest first."""
+    tasks: list[TaskView] = []
+    cursor = None
+    while True:
+        page = yield from ask(list_tasks(which, limit, cursor))
+        tasks += page.tasks
+        if page.next_cursor is None:
+            return tasks
+        cursor = page.next_cursor
+
+
+def dead_letters(limit: int) -> Call[DeadLetterList]:
+    return Call("GET", "/dead-letters", _expect(DeadLetterList), params={"limit": str(limit)})
+
+
+def replay(task_id: str) -> Call[ReplayedResponse]:
+    return Call("POST", f"/dead-letters/{quote(task_id, safe='')}/replay", _expect(ReplayedResponse))
 
 
 def waiting(

@@ -1,12 +1,14 @@
 """`taskgate`: submit and run tasks of any type on a taskgate api, follow them live, look them up, cancel
-them, and list the task types installed here.
+them, list the task history and the task types installed here, and (with an admin key) list and replay
+dead letters.
 
 Every command takes `--json`: its answer is then one JSON document on stdout, for scripts (a task's
 arguments are given with `--args '{...}'`). Errors are one line on stderr either way.
 
 Exit codes: 0 done (a completed task, or a request the api accepted), 1 the task failed, was cancelled or
 (`run`) had not finished in time, 2 a usage error, a broken task-type installation or a request the api
-refused (4xx), 3 the api is unreachable or cannot work (5xx, 503), 130 interrupted.
+refused (4xx), 3 the api is unreachable or cannot work (5xx, 503) or the key is over a limit (429), 130
+interrupted.
 """
 
 import argparse
@@ -14,17 +16,21 @@ import json
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from rich.console import Console
+from pydantic import BaseModel
+from rich.console import Console, RenderableType
+from rich.text import Text
 
 from taskgate_client import rendering
 from taskgate_client.arguments import ArgumentsError, Field, task_arguments
-from taskgate_client.calls import DEFAULT_TASK_TIMEOUT, DEFAULT_URL
+from taskgate_client.calls import DEFAULT_TASK_TIMEOUT, DEFAULT_URL, TaskFilter
 from taskgate_client.errors import (
     ApiConnectionError,
+    RateLimitedError,
     ServerError,
     ServiceUnavailableError,
     TaskCancelledError,
@@ -136,22 +142,74 @@ def _run(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Co
     return OK
 
 
+def _show(out: Console, args: argparse.Namespace, answer: BaseModel, shown: RenderableType) -> int:
+    """The api's answer as JSON with --json, else as `shown`, for people."""
+    if args.json:
+        _print_json(out, answer.model_dump(mode="json"))
+    else:
+        out.print(shown)
+    return OK
+
+
 def _status(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Console) -> int:
     view = client.get(args.task_id, wait=args.wait)
-    if args.json:
-        _print_json(out, view.model_dump(mode="json"))
-    else:
-        out.print(rendering.task_table(view))
-    return OK
+    return _show(out, args, view, rendering.task_table(view))
 
 
 def _cancel(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Console) -> int:
     view = client.cancel(args.task_id)
+    return _show(out, args, view, f"{rendering.outcome(view)} (task {view.task_id})")
+
+
+def _list(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Console) -> int:
+    which = TaskFilter(status=args.status, task=args.task, since=args.since, until=args.until)
+    if args.all:
+        views = client.all_tasks(which, page_size=args.limit)
+        if args.json:
+            _print_json(out, {"tasks": [view.model_dump(mode="json") for view in views], "next_cursor": None})
+        else:
+            out.print(rendering.tasks_table(views))
+        return OK
+    page = client.list_tasks(which, limit=args.limit, cursor=args.cursor)
     if args.json:
-        _print_json(out, view.model_dump(mode="json"))
-    else:
-        out.print(f"{rendering.outcome(view)} (task {view.task_id})")
+        _print_json(out, page.model_dump(mode="json"))
+        return OK
+    out.print(rendering.tasks_table(page.tasks))
+    if page.next_cursor is not None:
+        err.print(f"more: taskgate list --cursor {page.next_cursor} (same filters)", markup=False)
     return OK
+
+
+def _dead_letters(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Console) -> int:
+    listing = client.dead_letters(limit=args.limit)
+    if args.json:
+        _print_json(out, listing.model_dump(mode="json"))
+        return OK
+    if not listing.dead_letters:
+        err.print("the dead-letter queues are empty", markup=False)
+    else:
+        out.print(rendering.dead_letters_table(listing.dead_letters))
+    if listing.truncated:
+        err.print(f"more wait than the {args.limit} listed (--limit)", markup=False)
+    return OK
+
+
+def _replay(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Console) -> int:
+    replayed = client.replay(args.task_id)
+    return _show(out, args, replayed, Text(f"task {replayed.task_id} sent back to queue {replayed.queue}"))
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number of at least 1: {text!r}")
+    return int(text)
 
 
 def _types(client: TaskgateClient, args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -267,13 +325,29 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--wait", type=_seconds, help="first wait up to this many seconds for it to end")
     command("cancel", _cancel, "cancel a queued or running task").add_argument("task_id", metavar="ID")
     command("types", _types, "list the task types installed where this command runs")
+    history = command("list", _list, "list tasks, newest first (a client key's own; an admin key's all)")
+    history.add_argument("--status", choices=[state.value for state in TaskState], help="only in this state")
+    history.add_argument("--task", metavar="NAME", help="only of this task type")
+    history.add_argument("--since", type=_moment, metavar="TIME", help="only queued at or after (ISO 8601)")
+    history.add_argument("--until", type=_moment, metavar="TIME", help="only queued at or before (ISO 8601)")
+    history.add_argument("--limit", type=_count, default=20, help="tasks per page (default: %(default)s)")
+    pages = history.add_mutually_exclusive_group()
+    pages.add_argument("--cursor", help="the page after the one that printed this cursor")
+    pages.add_argument("--all", action="store_true", help="every page, not just the first")
+    letters = command("dead-letters", _dead_letters, "list what the dead-letter queues hold (an admin key)")
+    letters.add_argument(
+        "--limit", type=_count, default=100, help="list at most this many (default: %(default)s)"
+    )
+    command(
+        "replay", _replay, "send a dead-lettered task back to its queue, once (an admin key)"
+    ).add_argument("task_id", metavar="ID")
     return parser
 
 
 def _exit_code(error: Exception) -> int:
     if isinstance(error, TaskFailedError | TaskCancelledError | TaskPendingError):
         return TASK_DID_NOT_COMPLETE
-    if isinstance(error, ApiConnectionError | ServiceUnavailableError | ServerError):
+    if isinstance(error, ApiConnectionError | ServiceUnavailableError | ServerError | RateLimitedError):
         return UNAVAILABLE
     return REFUSED
 
@@ -283,6 +357,8 @@ def _explain(error: Exception) -> str:
         return f"{error} (pass --api-key or set TASKGATE_API_KEY)"
     if isinstance(error, TaskPendingError):
         return f"{error}; it keeps running (taskgate status {error.task_id})"
+    if isinstance(error, RateLimitedError):
+        return f"{error}; try again in {error.retry_after} s"
     return str(error)
 
 

@@ -8,10 +8,13 @@ from pydantic import BaseModel, ValidationError
 from taskgate_contracts.responses import (
     ConflictResponse,
     FailedResponse,
+    ForbiddenResponse,
+    GoneResponse,
     InternalErrorResponse,
     NotFoundResponse,
     ServiceUnavailableResponse,
     TaskView,
+    TooManyRequestsResponse,
     UnknownTaskTypeResponse,
     ValidationErrorResponse,
 )
@@ -60,6 +63,25 @@ class TaskTypeNotFoundError(NotFoundError):
 
 class ConflictError(ApiError[ConflictResponse]):
     """409: the task's state does not allow it, for example cancelling a finished task."""
+
+
+class GoneError(ApiError[GoneResponse]):
+    """410: the task existed, but its record has expired (RESULT_EXPIRES)."""
+
+
+class ForbiddenError(ApiError[ForbiddenResponse]):
+    """403: the key is valid but a client key; this needs an admin key."""
+
+
+class RateLimitedError(ApiError[TooManyRequestsResponse]):
+    """429: the key is over a limit (`body.policy`: `rate` or `in-flight`); try again after `retry_after`
+    seconds."""
+
+    def __init__(
+        self, message: str, status_code: int, body: TooManyRequestsResponse, retry_after: int
+    ) -> None:
+        super().__init__(message, status_code, body)
+        self.retry_after = retry_after
 
 
 class ServiceUnavailableError(ApiError[ServiceUnavailableResponse]):
@@ -151,6 +173,15 @@ def error_for(response: httpx.Response) -> ApiError[object]:
         return TaskTypeNotFoundError(unknown.detail, status, body, unknown.known)
     if status == httpx.codes.NOT_FOUND and (missing := _decoded(response, NotFoundResponse)):
         return NotFoundError(missing.detail, status, missing)
+    if status == httpx.codes.GONE and (gone := _decoded(response, GoneResponse)):
+        return GoneError(gone.detail, status, gone)
+    if status == httpx.codes.FORBIDDEN and (forbidden := _decoded(response, ForbiddenResponse)):
+        return ForbiddenError(forbidden.detail, status, forbidden)
+    if status == httpx.codes.TOO_MANY_REQUESTS and (limited := _decoded(response, TooManyRequestsResponse)):
+        retry_after = response.headers.get("Retry-After", "1")
+        return RateLimitedError(
+            limited.detail, status, limited, int(retry_after) if retry_after.isdigit() else 1
+        )
     if status == httpx.codes.CONFLICT and (conflict := _decoded(response, ConflictResponse)):
         return ConflictError(conflict.detail, status, conflict)
     if status == httpx.codes.SERVICE_UNAVAILABLE and (

@@ -19,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from taskgate_contracts.events import TaskEvent
+from taskgate_contracts.history import DeadLetter
 from taskgate_contracts.registry import AnySpec, Registry
 from taskgate_contracts.responses import TaskState, TaskView, WebhookView
 
@@ -87,6 +88,8 @@ def task_table(view: TaskView) -> Table:
         "started": view.started_at.isoformat() if view.started_at else "",
         "finished": view.finished_at.isoformat() if view.finished_at else "",
         "worker": escape(view.worker or ""),
+        "key": escape(view.submitted_by or ""),
+        "expires": view.expires_at.isoformat() if view.expires_at else "",
         "webhook": _webhook(view.webhook) if view.webhook is not None else "",
     }
     for name, value in rows.items():
@@ -104,6 +107,43 @@ def _webhook(webhook: WebhookView) -> str:
     if webhook.next_attempt_at is not None:
         lines.append(f"  next attempt at {webhook.next_attempt_at.isoformat()}")
     return "\n".join(lines)
+
+
+def tasks_table(views: Iterable[TaskView]) -> Table:
+    """One row per task: the history as `taskgate list` shows it."""
+    table = Table(box=None, padding=(0, 2), header_style="bold")
+    # Ids whole, never cut: they are what the next command takes.
+    table.add_column("task", no_wrap=True, min_width=36)
+    for column in ("type", "status", "queued", "key"):
+        table.add_column(column, overflow="fold")
+    for view in views:
+        table.add_row(
+            escape(view.task_id),
+            escape(view.task or ""),
+            _status(view.status),
+            view.queued_at.isoformat(timespec="seconds") if view.queued_at else "",
+            escape(view.submitted_by or ""),
+        )
+    return table
+
+
+def dead_letters_table(letters: Iterable[DeadLetter]) -> Table:
+    """One row per dead letter: which task, from which queue, why and since when, with what."""
+    table = Table(box=None, padding=(0, 2), header_style="bold")
+    table.add_column("task", no_wrap=True, min_width=36)
+    for column in ("type", "queue", "why", "when", "args"):
+        table.add_column(column, overflow="fold")
+    for letter in letters:
+        why = " — ".join(part for part in (letter.reason, letter.detail) if part)
+        table.add_row(
+            escape(letter.task_id or "?"),
+            escape(letter.task or ""),
+            escape(letter.queue),
+            escape(why),
+            letter.dead_lettered_at.isoformat(timespec="seconds") if letter.dead_lettered_at else "",
+            escape(result_json(letter.args)) if letter.args is not None else "",
+        )
+    return table
 
 
 def outcome(view: TaskView) -> str:

@@ -10,10 +10,11 @@ from pydantic import BaseModel
 
 from taskgate_client import calls
 from taskgate_client.base import ClientBase
-from taskgate_client.calls import Call, Plan, TaskArgs, TaskType
+from taskgate_client.calls import Call, Plan, TaskArgs, TaskFilter, TaskType
 from taskgate_client.following import TaskEventStream
 from taskgate_client.running import running
 from taskgate_contracts.events import TaskEvent
+from taskgate_contracts.history import DeadLetterList, ReplayedResponse, TaskPage
 from taskgate_contracts.responses import SubmittedResponse, TaskView
 from taskgate_contracts.tasks import TaskSpec
 
@@ -119,6 +120,25 @@ class TaskgateClient(ClientBase[httpx.Client, httpx.BaseTransport]):
     def cancel(self, task_id: str) -> TaskView:
         """Cancel a queued or running task; raises `ConflictError` when it has already finished."""
         return self._send(calls.cancel(task_id))
+
+    def list_tasks(
+        self, which: TaskFilter | None = None, limit: int = 20, cursor: str | None = None
+    ) -> TaskPage:
+        """One page of the task history, newest first; its `next_cursor` fetches the next one."""
+        return self._send(calls.list_tasks(which or TaskFilter(), limit, cursor))
+
+    def all_tasks(self, which: TaskFilter | None = None, page_size: int = 100) -> list[TaskView]:
+        """Every task of the history that matches, newest first, fetched page by page."""
+        return self._run(calls.every_task(which or TaskFilter(), page_size))
+
+    def dead_letters(self, limit: int = 100) -> DeadLetterList:
+        """What the dead-letter queues hold, without taking it out (an admin key's)."""
+        return self._send(calls.dead_letters(limit))
+
+    def replay(self, task_id: str) -> ReplayedResponse:
+        """Send a dead-lettered task back to its queue, once (an admin key's); `ConflictError` the second
+        time, `NotFoundError` when no dead-letter queue holds it."""
+        return self._send(calls.replay(task_id))
 
     def events(self, task_id: str, last_event_id: str | None = None) -> Generator[TaskEvent, None, None]:
         """Every change of the task as it happens, up to and including its terminal event.

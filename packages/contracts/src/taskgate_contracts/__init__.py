@@ -14,6 +14,13 @@ from taskgate_contracts.connections import (
 )
 from taskgate_contracts.events import TaskEvent, TaskEventType
 from taskgate_contracts.handlers import Handler, TaskCancelled, TaskContext
+from taskgate_contracts.history import (
+    DeadLetter,
+    DeadLetterList,
+    DeadLetterReason,
+    ReplayedResponse,
+    TaskPage,
+)
 from taskgate_contracts.progress import PROGRESS_STATE, Progress
 from taskgate_contracts.registry import Registry, RegistryError, UnknownTaskTypeError, discover
 from taskgate_contracts.requests import IDEMPOTENCY_HEADER
@@ -25,6 +32,8 @@ from taskgate_contracts.responses import (
     ConflictResponse,
     ErrorDetail,
     FailedResponse,
+    ForbiddenResponse,
+    GoneResponse,
     HealthResponse,
     InternalErrorResponse,
     NotFoundResponse,
@@ -37,6 +46,7 @@ from taskgate_contracts.responses import (
     TaskState,
     TaskView,
     TooLargeResponse,
+    TooManyRequestsResponse,
     UnauthorizedResponse,
     UnknownTaskTypeResponse,
     ValidationErrorResponse,
@@ -65,8 +75,13 @@ __all__ = [
     "CompletedResponse",
     "ConflictResponse",
     "Connections",
+    "DeadLetter",
+    "DeadLetterList",
+    "DeadLetterReason",
     "ErrorDetail",
     "FailedResponse",
+    "ForbiddenResponse",
+    "GoneResponse",
     "Handler",
     "HealthResponse",
     "InternalErrorResponse",
@@ -78,6 +93,7 @@ __all__ = [
     "ReadinessResponse",
     "Registry",
     "RegistryError",
+    "ReplayedResponse",
     "RetryPolicy",
     "ServiceUnavailableResponse",
     "SubmittedResponse",
@@ -86,11 +102,13 @@ __all__ = [
     "TaskEvent",
     "TaskEventType",
     "TaskLinks",
+    "TaskPage",
     "TaskSettings",
     "TaskSpec",
     "TaskState",
     "TaskView",
     "TooLargeResponse",
+    "TooManyRequestsResponse",
     "TransientError",
     "UnauthorizedResponse",
     "UnknownTaskTypeError",

@@ -23,3 +23,13 @@ def major_version(version: str) -> int:
     if not (head.isascii() and head.isdigit()):
         raise ValueError(f"{version!r} is not a version")
     return int(head)
+
+
+#: A task queue's dead-letter exchange and queue share this suffix (ops declares them, the api reads and
+#: replays what they hold).
+DEAD_LETTER_SUFFIX = ".dead-letter"
+
+
+def dead_letter_queue(queue: str) -> str:
+    """The queue (and exchange) receiving what `queue` dead-letters."""
+    return queue + DEAD_LETTER_SUFFIX

@@ -17,6 +17,8 @@ TASK_ID = "taskgate.task_id"
 TASK_TYPE = "taskgate.task_type"
 #: The name of the API key a request was made with (never the key itself).
 KEY_NAME = "taskgate.key"
+#: The role of that key: `client` or `admin`.
+KEY_ROLE = "taskgate.key_role"
 
 #: The header a client may send to name its request; the api echoes it (or one it made up) back.
 REQUEST_ID_HEADER = "X-Request-ID"

@@ -128,6 +128,8 @@ class TaskView(BaseModel):
                     "started_at": "2026-11-24T10:00:00.004Z",
                     "finished_at": None,
                     "worker": "taskgate-process-4242@host",
+                    "submitted_by": "reports",
+                    "expires_at": "2026-11-25T10:00:03Z",
                     "webhook": None,
                 },
                 {
@@ -142,6 +144,8 @@ class TaskView(BaseModel):
                     "started_at": "2026-11-24T10:00:00.004Z",
                     "finished_at": "2026-11-24T10:00:02.006Z",
                     "worker": "taskgate-process-4242@host",
+                    "submitted_by": "reports",
+                    "expires_at": "2026-11-25T10:00:03Z",
                     "webhook": {
                         "url": "https://hooks.example.com/taskgate",
                         "state": "delivering",
@@ -166,6 +170,14 @@ class TaskView(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     worker: str | None = Field(None, description="The worker that ran it.")
+    submitted_by: str | None = Field(
+        None, description="The name of the API key that submitted it (never the key); null without keys."
+    )
+    expires_at: datetime | None = Field(
+        None,
+        description="When its record is forgotten (RESULT_EXPIRES after its last change); afterwards "
+        "`GET /tasks/{task_id}` answers 410.",
+    )
     webhook: WebhookView | None = Field(None, description="Its completion webhook, if it has a callback_url.")
 
 
@@ -262,6 +274,59 @@ class NotFoundResponse(BaseModel):
     )
 
     detail: str
+
+
+class GoneResponse(BaseModel):
+    """The task existed, but its record has expired (RESULT_EXPIRES): its outcome is no longer known."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "detail": "task 6f1c… has expired: its record was kept for RESULT_EXPIRES seconds",
+                    "task_id": "6f1c…",
+                }
+            ]
+        }
+    )
+
+    detail: str
+    task_id: str
+
+
+class ForbiddenResponse(BaseModel):
+    """The key is valid, but its role may not do this (an `admin` key may)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"detail": "this operation needs an admin key; key 'reports' is a client"}]
+        }
+    )
+
+    detail: str
+
+
+class TooManyRequestsResponse(BaseModel):
+    """The key is over one of its limits: `policy` names which (its `RateLimit-Policy` item); try again
+    after `Retry-After` seconds."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "detail": "key 'reports' is over its limit of 10 requests per second",
+                    "policy": "rate",
+                    "limit": 10,
+                }
+            ]
+        }
+    )
+
+    detail: str
+    policy: Literal["rate", "in-flight"] = Field(
+        description="`rate`: requests per second; `in-flight`: tasks queued or running."
+    )
+    limit: int = Field(ge=1, description="The key's limit under that policy.")
 
 
 class UnknownTaskTypeResponse(BaseModel):

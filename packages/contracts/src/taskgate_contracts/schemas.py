@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from taskgate_contracts import builtin, responses
+from taskgate_contracts import builtin, history, responses
 from taskgate_contracts.events import TaskEvent
 from taskgate_contracts.progress import PROGRESS_STATE, Progress
 from taskgate_contracts.snapshots import SnapshotCommand
@@ -30,12 +30,13 @@ Schema = dict[str, Any]
 #: Group name (the file's stem) to the named schemas in it.
 Contract = dict[str, dict[str, Schema]]
 
-#: Every model the responses module defines: a model added there is in the contract without a list
-#: to keep.
+#: Every model the responses and history modules define: a model added there is in the contract without
+#: a list to keep.
 _RESPONSES: tuple[type[BaseModel], ...] = tuple(
     model
-    for model in vars(responses).values()
-    if isinstance(model, type) and issubclass(model, BaseModel) and model.__module__ == responses.__name__
+    for module in (responses, history)
+    for model in vars(module).values()
+    if isinstance(model, type) and issubclass(model, BaseModel) and model.__module__ == module.__name__
 )
 
 

@@ -95,7 +95,8 @@ def probe_management(settings: OpsSettings) -> str:
 
 def probe_redis(settings: OpsSettings) -> str:
     url = settings.redis_url.get_secret_value()
-    timeouts = {"socket_connect_timeout": _TIMEOUT, "socket_timeout": _TIMEOUT}
+    # Any: redis-py 8.2 types every keyword of Sentinel, which a dict of one value type cannot match.
+    timeouts: dict[str, Any] = {"socket_connect_timeout": _TIMEOUT, "socket_timeout": _TIMEOUT}
     if not settings.redis_sentinels:
         with Redis.from_url(url, **timeouts) as client:
             client.ping()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from taskgate_contracts import QueueType, Registry, TaskSpec, task_exchange_type, task_queue_arguments
+from taskgate_contracts.messages import dead_letter_queue
 from taskgate_contracts.tasks import HARD_LIMIT_GRACE_SECONDS
 
 #: Messages a task queue holds at most; past it RabbitMQ refuses new ones (backpressure on the api)
@@ -126,8 +127,9 @@ class Topology:
 
 
 def dead_letter_name(queue: str) -> str:
-    """The exchange and the queue that receive what `queue` dead-letters share this name."""
-    return f"{queue}.dead-letter"
+    """The exchange and the queue that receive what `queue` dead-letters share this name (contracts'
+    convention, which the api's dead-letter listing reads too)."""
+    return dead_letter_queue(queue)
 
 
 def build_topology(vhost: str, registry: Registry, queue_type: QueueType = "classic") -> Topology:

@@ -33,6 +33,24 @@ class IdempotencyConflictError(Exception):
         super().__init__(self.detail)
 
 
+class InFlightLimitError(Exception):
+    """The key already has its limit of tasks queued or running; the task was not queued."""
+
+    def __init__(self, key_name: str, limit: int) -> None:
+        self.key_name = key_name
+        self.limit = limit
+        super().__init__(f"key {key_name!r} has {limit} tasks in flight")
+
+
+class TaskGoneError(Exception):
+    """The task existed, but its record has expired."""
+
+    def __init__(self, task_id: str, expires: int) -> None:
+        self.task_id = task_id
+        self.detail = f"task {task_id} has expired: its record was kept for {expires} s (RESULT_EXPIRES)"
+        super().__init__(self.detail)
+
+
 class TaskFinishedError(Exception):
     """The task has already finished, so it cannot be cancelled; `view` is how it ended."""
 

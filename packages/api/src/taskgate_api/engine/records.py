@@ -9,18 +9,23 @@ are Celery's own; its event log lists every state and progress change in order.
 import asyncio
 import contextlib
 import contextvars
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from taskgate_api.engine.errors import ServiceUnavailableError, TaskFinishedError, redis_errors
+from taskgate_api.engine.errors import (
+    InFlightLimitError,
+    ServiceUnavailableError,
+    TaskFinishedError,
+    redis_errors,
+)
 from taskgate_contracts import TaskView
 from taskgate_contracts.storage import (
     LoggedEvent,
     ResultMeta,
-    WebhookTarget,
     events_key,
     logged_event,
     record_key,
@@ -28,32 +33,37 @@ from taskgate_contracts.storage import (
     revoked_meta,
     scripts,
     task_view,
+    tombstone_key,
 )
 
-#: A task to record: its id, its type and its webhook's target.
-_NewTask = tuple[str, str, WebhookTarget | None]
 #: Stream entries as the client returns them: (id, fields), all bytes.
 _Entries = list[tuple[bytes, dict[bytes, bytes]]]
 
 
 class TaskRecords:
-    def __init__(self, redis: Redis, address: str, expires: int) -> None:
+    def __init__(self, redis: Redis, address: str, retention: scripts.Retention) -> None:
         self._redis = redis
         self._address = address
-        self._expires = expires
+        self._retention = retention
+        self._expires = retention.expires
         self._create = redis.register_script(scripts.CREATE)
         self._cancel = redis.register_script(scripts.CANCEL)
         #: Records asked for in this turn of the event loop, and what each asker awaits.
-        self._queued: list[tuple[_NewTask, asyncio.Future[None]]] = []
+        self._queued: list[tuple[scripts.NewTask, asyncio.Future[None]]] = []
         self._writing: set[asyncio.Task[None]] = set()
 
-    async def create(self, task_id: str, task_type: str, webhook: WebhookTarget | None = None) -> None:
-        """Record that the task is queued, with where its completion webhook goes if it has one; raises
-        `ServiceUnavailableError` when Redis does not answer.
+    @property
+    def expires(self) -> int:
+        """Seconds a task's record is kept after its last change (RESULT_EXPIRES)."""
+        return self._expires
 
-        Every submission pays for this, so the records asked for in the same turn of the event loop are
-        written together, by one script call: a burst costs Redis and the client a few dozen commands,
-        not thousands.
+    async def create(self, task: scripts.NewTask) -> None:
+        """Record that the task is queued, with its history entries and its tombstone.
+
+        Raises `InFlightLimitError` when its key already has its limit of tasks in flight (nothing is
+        written then), `ServiceUnavailableError` when Redis does not answer. Every submission pays for
+        this, so the records asked for in the same turn of the event loop are written together, by one
+        script call: a burst costs Redis and the client a few dozen commands, not thousands.
         """
         loop = asyncio.get_running_loop()
         written: asyncio.Future[None] = loop.create_future()
@@ -61,7 +71,7 @@ class TaskRecords:
             # In a context of its own: the write serves every request of the turn, so it belongs to none
             # of them (a trace would otherwise show it under whichever request came first).
             loop.call_soon(self._write_queued, context=contextvars.Context())
-        self._queued.append(((task_id, task_type, webhook), written))
+        self._queued.append((task, written))
         await written
 
     def _write_queued(self) -> None:
@@ -70,39 +80,65 @@ class TaskRecords:
         self._writing.add(writing)
         writing.add_done_callback(self._writing.discard)
 
-    async def _write(self, batch: list[tuple[_NewTask, "asyncio.Future[None]"]]) -> None:
-        keys = scripts.create_keys([task_id for (task_id, _, _), _ in batch])
-        args = scripts.create_args(
-            _now(), self._expires, [(task_type, webhook) for (_, task_type, webhook), _ in batch]
-        )
+    async def _write(self, batch: list[tuple[scripts.NewTask, "asyncio.Future[None]"]]) -> None:
+        args = scripts.create_args(_now(), self._retention, [task for task, _ in batch])
         failure: BaseException | None = None
+        refused: set[int] = set()
         try:
-            await self._create(keys=keys, args=args)
+            refused = set(await self._create(keys=[], args=args))
         except (RedisError, OSError) as exc:
             failure = exc
-        for _, written in batch:
+        for position, (task, written) in enumerate(batch, start=1):
             if written.done():  # its request is gone
                 continue
-            if failure is None:
-                written.set_result(None)
-            else:
-                # An exception of its own per request: a shared one would gather every request's traceback.
+            # An exception of its own per request: a shared one would gather every request's traceback.
+            if failure is not None:
                 written.set_exception(ServiceUnavailableError("redis", self._address, failure))
+            elif position in refused:
+                written.set_exception(InFlightLimitError(task.key_name or "", task.in_flight or 0))
+            else:
+                written.set_result(None)
 
     async def discard(self, task_id: str) -> None:
-        """Forget a task that was never sent (RabbitMQ refused it); best effort."""
+        """Forget a task that was never sent (RabbitMQ refused it); best effort. Its history entries and
+        in-flight entry go as the history and the next admission find no record behind them."""
         with contextlib.suppress(RedisError, OSError):  # if not, the records expire by themselves
-            await self._redis.delete(record_key(task_id), events_key(task_id))
+            await self._redis.delete(record_key(task_id), events_key(task_id), tombstone_key(task_id))
 
     async def view(self, task_id: str) -> TaskView | None:
         """Everything known of the task, or None when it was never submitted or has expired."""
+        return (await self.views([task_id]))[0]
+
+    async def views(self, task_ids: Sequence[str]) -> list[TaskView | None]:
+        """The views of `task_ids`, in one round trip; None for each that does not exist (any more)."""
         with redis_errors(self._address):
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.hgetall(record_key(task_id))
-                pipe.get(result_key(task_id))
-                record, raw_meta = await pipe.execute()
-        fields = {key.decode(): value.decode() for key, value in record.items()}
-        return task_view(task_id, fields, None if raw_meta is None else ResultMeta.from_json(raw_meta))
+                for task_id in task_ids:
+                    pipe.hgetall(record_key(task_id))
+                    pipe.get(result_key(task_id))
+                    # When each expires, in Unix milliseconds (Redis 7): the same on every read until a
+                    # write renews it, where now + PTTL would move with the clock.
+                    pipe.execute_command("PEXPIRETIME", record_key(task_id))
+                    pipe.execute_command("PEXPIRETIME", result_key(task_id))
+                replies = await pipe.execute()
+        views = []
+        for at, task_id in enumerate(task_ids):
+            record, raw_meta, *lives = replies[4 * at : 4 * at + 4]
+            fields = {key.decode(): value.decode() for key, value in record.items()}
+            view = task_view(task_id, fields, None if raw_meta is None else ResultMeta.from_json(raw_meta))
+            if view is not None and max(lives) > 0:
+                # The view lasts as long as the longer-lived of its record and its stored state.
+                expires_at = datetime.fromtimestamp(max(lives) / 1000, UTC)
+                view = view.model_copy(update={"expires_at": expires_at})
+            views.append(view)
+        return views
+
+    async def tombstone(self, task_id: str) -> str | None:
+        """The name of the key that submitted an expired task ('' without keys); None when there is no
+        tombstone: the task never existed, or expired longer ago than TOMBSTONE_EXPIRES."""
+        with redis_errors(self._address):
+            owner = cast(bytes | None, await self._redis.get(tombstone_key(task_id)))
+        return None if owner is None else owner.decode()
 
     async def events_after(self, task_id: str, cursor: str) -> list[LoggedEvent]:
         """The task's logged events after `cursor` (an event id; "0-0" for all), oldest first."""

@@ -13,7 +13,7 @@ it, not the sends after.
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -157,6 +157,32 @@ class TaskSender:
                     raise ServiceUnavailableError("rabbitmq", self._address, _reason(exc)) from exc
         if not isinstance(confirmation, Basic.Ack):
             raise _queue_full(self._address)
+
+    @contextlib.asynccontextmanager
+    async def private_channel(self) -> AsyncIterator[aiormq.Channel]:
+        """A channel of its own on the shared connection, with publisher confirms, closed on leaving: what
+        it took and did not acknowledge goes back to its queue then (or when the connection drops).
+        Raises ServiceUnavailableError when RabbitMQ does not answer."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._open_channel()
+                assert self._connection is not None
+                channel = cast(aiormq.Channel, await self._connection.channel(publisher_confirms=True))
+        except _FAILURES as exc:
+            raise ServiceUnavailableError("rabbitmq", self._address, _reason(exc)) from exc
+        try:
+            yield channel
+        finally:
+            with contextlib.suppress(*_FAILURES):
+                await channel.close()
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
+    @property
+    def address(self) -> str:
+        return self._address
 
     async def _open_channel(self) -> aiormq.Channel:
         """The shared channel, opened (with a connection when that closed too) when there is none or it

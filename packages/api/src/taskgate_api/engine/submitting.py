@@ -19,13 +19,15 @@ from typing import Any
 from pydantic import BaseModel
 
 from taskgate_api import metrics
-from taskgate_api.engine.errors import ServiceUnavailableError
+from taskgate_api.apikeys import ApiKey
+from taskgate_api.engine.errors import InFlightLimitError, ServiceUnavailableError
 from taskgate_api.engine.idempotency import IdempotencyKeys
 from taskgate_api.engine.records import TaskRecords
 from taskgate_api.engine.sending import TaskSender
 from taskgate_api.engine.waiting import ResultHub
 from taskgate_contracts import TaskSpec, TaskView
-from taskgate_contracts.storage import ResultMeta, WebhookTarget
+from taskgate_contracts.storage import ResultMeta
+from taskgate_contracts.storage.scripts import NewTask
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +51,16 @@ class Submitter:
         spec: TaskSpec[Any, Any],
         args: BaseModel,
         idempotency_key: str | None,
-        webhook: WebhookTarget | None = None,
+        key: ApiKey | None,
+        callback_url: str | None = None,
     ) -> str:
-        """Queue the task (or find the one queued under the same key, whose webhook stands); its id."""
+        """Queue the task (or find the one queued under the same Idempotency-Key, whose webhook stands);
+        its id. `key` is the API key submitting it, recorded with it and held to its in-flight limit
+        (`InFlightLimitError`); `callback_url` is where its completion webhook goes."""
         async with self.admission:
             task_id, new = await self._claim(spec, args, idempotency_key)
             if new:
-                await self._send(spec, args, task_id, idempotency_key, webhook)
+                await self._send(spec, args, task_id, idempotency_key, key, callback_url)
         return task_id
 
     async def submit_and_wait(
@@ -64,7 +69,8 @@ class Submitter:
         args: BaseModel,
         deadline: float,
         idempotency_key: str | None,
-        webhook: WebhookTarget | None = None,
+        key: ApiKey | None,
+        callback_url: str | None = None,
     ) -> Submission:
         """Queue the task and wait for its outcome until `deadline` (a `time.monotonic()` value)."""
         with contextlib.ExitStack() as expecting:
@@ -73,7 +79,7 @@ class Submitter:
                 # Interest is registered before the task is sent, so even an instant result is not missed.
                 outcome = expecting.enter_context(self.hub.expect(task_id))
                 if new:
-                    await self._send(spec, args, task_id, idempotency_key, webhook)
+                    await self._send(spec, args, task_id, idempotency_key, key, callback_url)
                 else:
                     _resolve_if_finished(outcome, await self.records.result(task_id))
             return Submission(task_id, await _until(outcome, deadline))
@@ -102,9 +108,22 @@ class Submitter:
         args: BaseModel,
         task_id: str,
         idempotency_key: str | None,
-        webhook: WebhookTarget | None,
+        key: ApiKey | None,
+        callback_url: str | None,
     ) -> None:
-        await self.records.create(task_id, spec.name, webhook)
+        task = NewTask(
+            task_id,
+            spec.name,
+            None if key is None else key.name,
+            None if key is None else key.in_flight,
+            callback_url,
+        )
+        try:
+            await self.records.create(task)
+        except InFlightLimitError:
+            if idempotency_key is not None:
+                await self.keys.release(idempotency_key)
+            raise
         try:
             await self.sender.send(spec, args, task_id)
         except ServiceUnavailableError:

@@ -9,6 +9,8 @@ from fastapi import Response
 from pydantic import BaseModel
 
 _JSON = "application/json"
+#: How long a client should wait before trying again when a service is down.
+RETRY_AFTER_UNAVAILABLE = "5"
 
 
 def model_response(model: BaseModel, status_code: int, headers: Mapping[str, str] | None = None) -> Response:

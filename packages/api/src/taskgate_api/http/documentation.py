@@ -10,7 +10,12 @@ from fastapi_offline import FastAPIOffline
 from taskgate_api.config import ApiSettings
 from taskgate_api.engine.tasktypes import TaskType, TaskTypes
 from taskgate_api.http.guards import DOCS_ASSETS, OPEN_PATHS
-from taskgate_contracts import InternalErrorResponse, TooLargeResponse, UnauthorizedResponse
+from taskgate_contracts import (
+    InternalErrorResponse,
+    TooLargeResponse,
+    TooManyRequestsResponse,
+    UnauthorizedResponse,
+)
 from taskgate_contracts.operations import completed_model, run_operation_id, submit_operation_id
 
 Schema = dict[str, Any]
@@ -45,6 +50,7 @@ def describe_deployment(app: FastAPI, settings: ApiSettings, task_types: TaskTyp
             _body_limit(schema, settings)
             if settings.api_keys:
                 _bearer_auth(schema)
+            _key_limits(schema)
             _unexpected_errors(schema)
             _response_headers(schema)
             app.openapi_schema = schema
@@ -157,9 +163,29 @@ def _bearer_auth(schema: Schema) -> None:
             }
 
 
+def _key_limits(schema: Schema) -> None:
+    """Any operation but the open ones may be over its key's rate (a key's `rate` in API_KEYS), and an
+    operation that queues a task over its key's in-flight limit (`in_flight`): 429."""
+    schema["components"]["schemas"]["TooManyRequestsResponse"] = TooManyRequestsResponse.model_json_schema()
+    too_many = {"$ref": "#/components/schemas/TooManyRequestsResponse"}
+    for path, operations in schema["paths"].items():
+        if path in OPEN_PATHS:
+            continue
+        for operation in operations.values():
+            queues = "requestBody" in operation
+            operation["responses"]["429"] = {
+                "description": "The key is over its limit of requests per second"
+                + (" or of tasks in flight" if queues else "")
+                + " (API_KEYS); `policy` says which.",
+                "content": {"application/json": {"schema": too_many}},
+            }
+
+
 #: The headers answers carry, by the model of the answer: declared wherever such an answer is.
 _HEADERS_BY_MODEL = {
     "SubmittedResponse": ("Location",),
+    "ReplayedResponse": ("Location",),
+    "TooManyRequestsResponse": ("Retry-After", "RateLimit", "RateLimit-Policy"),
     "PendingResponse": ("Location", "Retry-After"),
     "ServiceUnavailableResponse": ("Retry-After",),
     "UnauthorizedResponse": ("WWW-Authenticate",),
@@ -174,6 +200,19 @@ _HEADERS: dict[str, Schema] = {
         "description": "Seconds to wait before asking again.",
         "required": True,
         "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimit": {
+        "description": "The key's policy this answer counted against, what is left of it and the seconds "
+        'until it is restored, per draft-ietf-httpapi-ratelimit-headers-10: `"rate";r=0;t=1` or '
+        '`"in-flight";r=0`. Every answer to a key with a `rate` carries the `rate` item.',
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "RateLimit-Policy": {
+        "description": 'The key\'s quota policies: `"rate";q=10;w=1` (requests per second) and '
+        '`"in-flight";q=100;qu="concurrent-requests"` (tasks queued or running).',
+        "required": True,
+        "schema": {"type": "string"},
     },
     "WWW-Authenticate": {
         "description": "How to authenticate: `Bearer`.",

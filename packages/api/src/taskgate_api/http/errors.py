@@ -1,6 +1,7 @@
 """How the api answers when a request cannot be served: 503 naming the unreachable service, 422 that says
-what is wrong, 409 when a finished task cannot change, 404 for an unknown task type, and a JSON 500 for
-what nobody foresaw.
+what is wrong, 409 when a finished task cannot change or a dead letter was replayed already, 404 for an
+unknown task type or a task no dead-letter queue holds, 410 for an expired task, 429 over a key's
+in-flight limit, and a JSON 500 for what nobody foresaw.
 
 Every error answer is a JSON object with `detail`: a sentence, or for a 422 the list of what is wrong
 (`loc`, `msg`, `type` each), and beside it the fields of its model in `taskgate_contracts.responses`.
@@ -20,14 +21,27 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from taskgate_api.engine.errors import IdempotencyConflictError, ServiceUnavailableError, TaskFinishedError
-from taskgate_api.http.answers import model_response
+from taskgate_api.apikeys import ApiKey
+from taskgate_api.engine.deadletters import AlreadyReplayedError, NotDeadLetteredError
+from taskgate_api.engine.errors import (
+    IdempotencyConflictError,
+    InFlightLimitError,
+    ServiceUnavailableError,
+    TaskFinishedError,
+    TaskGoneError,
+)
+from taskgate_api.http.answers import RETRY_AFTER_UNAVAILABLE, model_response
+from taskgate_api.http.guards import API_KEY
+from taskgate_api.http.ratelimits import in_flight_headers, over_in_flight
 from taskgate_contracts import (
     IDEMPOTENCY_HEADER,
     ConflictResponse,
     ErrorDetail,
+    GoneResponse,
     InternalErrorResponse,
+    NotFoundResponse,
     ServiceUnavailableResponse,
+    TaskState,
     UnknownTaskTypeError,
     UnknownTaskTypeResponse,
     ValidationErrorResponse,
@@ -35,8 +49,6 @@ from taskgate_contracts import (
 
 log = logging.getLogger(__name__)
 
-#: How long a client should wait before trying again when a service is down.
-RETRY_AFTER_UNAVAILABLE = "5"
 #: The methods a 405's Allow may name.
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
@@ -81,6 +93,31 @@ async def _idempotency_conflict(_: Request, exc: Exception) -> Response:
 async def _finished(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, TaskFinishedError)
     return model_response(ConflictResponse(detail=str(exc), status=exc.view.status), 409)
+
+
+async def _gone(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TaskGoneError)
+    return model_response(GoneResponse(detail=exc.detail, task_id=exc.task_id), 410)
+
+
+async def _over_in_flight(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InFlightLimitError)
+    key: ApiKey = request.scope["state"][API_KEY]
+    return model_response(over_in_flight(key), 429, in_flight_headers(key))
+
+
+async def _not_dead_lettered(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotDeadLetteredError)
+    detail = f"no dead-letter queue holds task {exc.task_id}: it was never dead-lettered, or was replayed"
+    return model_response(NotFoundResponse(detail=detail), 404)
+
+
+async def _replayed(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AlreadyReplayedError)
+    services = request.app.state.services
+    view = await services.records.view(exc.task_id)
+    status = TaskState.QUEUED if view is None else view.status
+    return model_response(ConflictResponse(detail=str(exc), status=status), 409)
 
 
 async def _unknown_task_type(_: Request, exc: Exception) -> Response:
@@ -150,5 +187,9 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(IdempotencyConflictError, _idempotency_conflict)
     app.add_exception_handler(TaskFinishedError, _finished)
+    app.add_exception_handler(TaskGoneError, _gone)
+    app.add_exception_handler(InFlightLimitError, _over_in_flight)
+    app.add_exception_handler(NotDeadLetteredError, _not_dead_lettered)
+    app.add_exception_handler(AlreadyReplayedError, _replayed)
     app.add_exception_handler(UnknownTaskTypeError, _unknown_task_type)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,5 +1,9 @@
 """Guards in front of every route: an optional API key, and a bound on the request body.
 
+A request with a known key carries the key's name and role in its scope state (`KEY_NAME`, `KEY_ROLE`,
+read by the request log, the spans and the routes) and the key itself under `API_KEY` (read by the rate
+limit and the submissions, for its limits); without API_KEYS none of them is set and everything is open.
+
 Both are plain ASGI middleware, so they hold for every route — the OpenAPI document included — and
 refuse a request before any of it is parsed.
 """
@@ -8,8 +12,13 @@ import hmac
 import json
 
 from fastapi import HTTPException
-from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from taskgate_api.apikeys import ApiKey
+from taskgate_contracts.observability import KEY_NAME, KEY_ROLE
+
+#: The scope state key of the `ApiKey` a request was made with.
+API_KEY = "taskgate.api_key"
 
 #: Where the documentation pages load Swagger UI's and ReDoc's files from (see `documentation`).
 DOCS_ASSETS = "/docs/assets"
@@ -21,14 +30,15 @@ OPEN_PATHS = frozenset({"/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", 
 _OPEN_PREFIX = DOCS_ASSETS + "/"
 
 
-def _is_open(path: str) -> bool:
+def is_open(path: str) -> bool:
     return path in OPEN_PATHS or path.startswith(_OPEN_PREFIX)
 
 
-async def _refuse(
-    send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None
+async def refuse(
+    send: Send, status: int, detail: str | dict[str, object], headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
-    body = json.dumps({"detail": detail}).encode()
+    """Answer with the JSON error `detail` (a sentence, or a whole error body) before any route runs."""
+    body = json.dumps({"detail": detail} if isinstance(detail, str) else detail).encode()
     await send(
         {
             "type": "http.response.start",
@@ -43,24 +53,34 @@ async def _refuse(
 class RequireApiKey:
     """`Authorization: Bearer <key>` on every route but /healthz, compared in constant time."""
 
-    def __init__(self, app: ASGIApp, keys: list[SecretStr]) -> None:
+    def __init__(self, app: ASGIApp, keys: list[ApiKey]) -> None:
         self.app = app
-        self._keys = [key.get_secret_value().encode() for key in keys]
+        self._keys = [(key.secret.get_secret_value().encode(), key) for key in keys]
 
-    def _allowed(self, scope: Scope) -> bool:
+    def _presented(self, scope: Scope) -> ApiKey | None:
         authorization = dict(scope["headers"]).get(b"authorization", b"")
         scheme, _, presented = authorization.partition(b" ")
         if scheme.lower() != b"bearer":
-            return False
+            return None
+        presented = presented.strip()
         # Every key is compared, so the time taken says nothing about which one nearly matched.
-        matches = [hmac.compare_digest(presented.strip(), key) for key in self._keys]
-        return any(matches)
+        found = None
+        for secret, key in self._keys:
+            if hmac.compare_digest(presented, secret):
+                found = key
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _is_open(scope["path"]) or self._allowed(scope):
+        if scope["type"] != "http" or is_open(scope["path"]):
             await self.app(scope, receive, send)
             return
-        await _refuse(
+        key = self._presented(scope)
+        if key is not None:
+            state = scope["state"]
+            state[KEY_NAME], state[KEY_ROLE], state[API_KEY] = key.name, key.role, key
+            await self.app(scope, receive, send)
+            return
+        await refuse(
             send,
             401,
             "a valid API key is required: Authorization: Bearer <key>",
@@ -82,7 +102,7 @@ class LimitBody:
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self._limit):
-            await _refuse(send, 413, self._detail)
+            await refuse(send, 413, self._detail)
             return
         received = 0
 

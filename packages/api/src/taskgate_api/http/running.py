@@ -14,11 +14,10 @@ from taskgate_api import metrics
 from taskgate_api.engine.errors import TaskFinishedError
 from taskgate_api.engine.tasktypes import TaskType
 from taskgate_api.http.answers import model_response
-from taskgate_api.http.dependencies import Services
+from taskgate_api.http.dependencies import Services, api_key
 from taskgate_api.http.errors import validation_error
-from taskgate_api.http.requestlog import KEY_NAME, note_task
+from taskgate_api.http.requestlog import note_task
 from taskgate_contracts import FailedResponse, PendingResponse, SubmittedResponse, TaskLinks, TaskState
-from taskgate_contracts.storage import WebhookTarget
 
 #: Seconds a client told `pending` should wait before it looks again (or long-polls `?wait=` at once).
 RETRY_AFTER_PENDING = "5"
@@ -27,16 +26,15 @@ RETRY_AFTER_PENDING = "5"
 Completed = Callable[[Any, float, str], Response]
 
 
-def webhook_target(services: Services, request: Request, callback_url: str | None) -> WebhookTarget | None:
-    """Where the task's completion webhook goes, signed with the secret of the request's key; a 422 naming
-    what is wrong when WEBHOOK_ALLOWED_HOSTS does not allow the URL."""
-    if callback_url is None:
-        return None
-    try:
-        services.webhooks.policy.destination(callback_url)
-    except ValueError as exc:
-        raise validation_error(("query", "callback_url"), str(exc), "url_not_allowed") from None
-    return WebhookTarget(callback_url, request.scope["state"].get(KEY_NAME))
+def checked_callback(services: Services, callback_url: str | None) -> str | None:
+    """The task's callback URL once WEBHOOK_ALLOWED_HOSTS allows it; a 422 naming what is wrong when not.
+    Its deliveries are signed with the secret of the request's key (the record names the key)."""
+    if callback_url is not None:
+        try:
+            services.webhooks.policy.destination(callback_url)
+        except ValueError as exc:
+            raise validation_error(("query", "callback_url"), str(exc), "url_not_allowed") from None
+    return callback_url
 
 
 async def submit(
@@ -47,8 +45,10 @@ async def submit(
     idempotency_key: str | None,
     callback_url: str | None,
 ) -> Response:
-    webhook = webhook_target(services, request, callback_url)
-    task_id = await services.submitter.submit(task_type.spec, args, idempotency_key, webhook)
+    callback = checked_callback(services, callback_url)
+    task_id = await services.submitter.submit(
+        task_type.spec, args, idempotency_key, api_key(request), callback
+    )
     note_task(request.scope["state"], task_id, task_type.name)
     links = TaskLinks.for_task(task_id)
     return model_response(SubmittedResponse(task_id=task_id, links=links), 202, {"Location": links.self})
@@ -65,13 +65,14 @@ async def run(
     completed: Completed,
 ) -> Response:
     settings = services.settings
-    webhook = webhook_target(services, request, callback_url)
+    callback = checked_callback(services, callback_url)
     submission = await services.submitter.submit_and_wait(
         task_type.spec,
         args,
         deadline=received_at + settings.task_timeout,
         idempotency_key=idempotency_key,
-        webhook=webhook,
+        key=api_key(request),
+        callback_url=callback,
     )
     elapsed = time.monotonic() - received_at
     task_id, outcome = submission.task_id, submission.outcome

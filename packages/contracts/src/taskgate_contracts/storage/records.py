@@ -11,34 +11,26 @@ from taskgate_contracts.storage.results import ResultMeta, revoked_meta
 
 
 class RecordField:
-    """Fields of a task's record (a hash). The api writes TASK and QUEUED_AT when it queues the task,
-    and CANCELLED_AT when it is cancelled; the worker writes the others when an attempt starts."""
+    """Fields of a task's record (a hash). The api writes TASK, QUEUED_AT and KEY (the name of the API key
+    that submitted it, when keys are on) when it queues the task, and CANCELLED_AT when it is cancelled;
+    the worker writes the others when an attempt starts."""
 
     TASK = "task"
+    KEY = "key"
     QUEUED_AT = "queued_at"
     STARTED_AT = "started_at"
     WORKER = "worker"
     ATTEMPT = "attempt"
     CANCELLED_AT = "cancelled_at"
-    #: A task submitted with a callback URL: the api writes the URL and the name of the API key it came
-    #: with (the worker signs with that key's secret). The first to record the task's end claims its
+    #: A task submitted with a callback URL: the api writes the URL (the worker signs with the secret of
+    #: the key named by KEY, or the default one without keys). The first to record the task's end claims its
     #: webhook (CLAIMED) and sends the delivery; the delivery writes STATE, ATTEMPTS (a JSON list of
     #: `WebhookAttempt`) and NEXT_AT.
     WEBHOOK_URL = "webhook_url"
-    WEBHOOK_KEY = "webhook_key"
     WEBHOOK_CLAIMED = "webhook_claimed"
     WEBHOOK_STATE = "webhook_state"
     WEBHOOK_ATTEMPTS = "webhook_attempts"
     WEBHOOK_NEXT_AT = "webhook_next_at"
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookTarget:
-    """Where a task's completion webhook goes, and the name of the API key whose secret signs it (None:
-    submitted without a named key)."""
-
-    url: str
-    key: str | None
 
 
 class EventField:
@@ -64,6 +56,7 @@ def task_view(task_id: str, record: Mapping[str, str], meta: ResultMeta | None) 
         started_at=record.get(RecordField.STARTED_AT),
         worker=record.get(RecordField.WORKER),
         attempts=int(record.get(RecordField.ATTEMPT, 0)),
+        submitted_by=record.get(RecordField.KEY),
         webhook=webhook_view(record),
     )
     if RecordField.CANCELLED_AT in record and not (meta is not None and meta.finished):

@@ -51,7 +51,7 @@ def deliver(args: WebhookArgs, context: TaskContext) -> WebhookResult:
         return _result(webhook.state, webhook.attempts)  # a message delivered twice: done already
     now = datetime.now(UTC)
     body = view.model_dump_json(exclude={"webhook"})
-    key = record.get(RecordField.WEBHOOK_KEY) or DEFAULT_SECRET
+    key = record.get(RecordField.KEY) or DEFAULT_SECRET
     secret = settings.webhook_secrets.get(key)
     try:
         if secret is None:

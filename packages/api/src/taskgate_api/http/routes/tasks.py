@@ -8,13 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from taskgate_api.engine.errors import ServiceUnavailableError, TaskFinishedError
+from taskgate_api.engine.errors import ServiceUnavailableError, TaskFinishedError, TaskGoneError
 from taskgate_api.engine.following import FINAL_EVENT_ID, task_events
 from taskgate_api.http.answers import model_response
-from taskgate_api.http.dependencies import ReceivedAt, ServicesDep
+from taskgate_api.http.dependencies import Caller, CallerDep, ReceivedAt, Services, ServicesDep
 from taskgate_api.http.errors import validation_error
 from taskgate_contracts import (
     ConflictResponse,
+    GoneResponse,
     NotFoundResponse,
     ServiceUnavailableResponse,
     TaskView,
@@ -26,7 +27,16 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 Responses = dict[int | str, dict[str, Any]]
 #: The ids this stream gives its events: Redis stream entry ids, and `final` for the last one.
 _EVENT_ID = rf"^(\d{{1,20}}-\d{{1,20}}|{FINAL_EVENT_ID})$"
-_NOT_FOUND: Responses = {404: {"model": NotFoundResponse, "description": "No such task, or it has expired."}}
+_NOT_FOUND: Responses = {
+    404: {
+        "model": NotFoundResponse,
+        "description": "No task of this id was ever submitted (or, to a client key, another key's task).",
+    },
+    410: {
+        "model": GoneResponse,
+        "description": "The task existed, but its record has expired (RESULT_EXPIRES).",
+    },
+}
 _UNAVAILABLE: Responses = {
     503: {"model": ServiceUnavailableResponse, "description": "RabbitMQ or Redis is unreachable."}
 }
@@ -39,15 +49,35 @@ def _is_stream_id(event_id: str) -> bool:
 
 
 def _not_found(task_id: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"task {task_id} was never submitted or has expired")
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"task {task_id} was never submitted")
 
 
-def _known_id(task_id: str) -> str:
+def known_id(task_id: str) -> str:
     """Only ids the api hands out are looked up; anything else was never submitted."""
     try:
         return str(uuid.UUID(task_id))
     except ValueError:
         raise _not_found(task_id) from None
+
+
+async def _missing(task_id: str, services: Services, caller: Caller) -> Exception:
+    """Why a task has no view: 410 when its tombstone says it expired (and the caller may know of it),
+    404 when it never existed — or is another client's."""
+    owner = await services.records.tombstone(task_id)
+    if owner is not None and caller.may_see(owner or None):
+        return TaskGoneError(task_id, services.settings.result_expires)
+    return _not_found(task_id)
+
+
+async def _visible(task_id: str, services: Services, caller: Caller) -> TaskView:
+    """The task's view, if the caller may see it: a client key sees only the tasks it submitted, and
+    another's is a 404, as if it did not exist."""
+    view = await services.records.view(task_id)
+    if view is None:
+        raise await _missing(task_id, services, caller)
+    if not caller.may_see(view.submitted_by):
+        raise _not_found(task_id)
+    return view
 
 
 @router.get(
@@ -59,6 +89,7 @@ def _known_id(task_id: str) -> str:
 async def get_task(
     task_id: str,
     services: ServicesDep,
+    caller: CallerDep,
     received_at: ReceivedAt,
     wait: Annotated[
         float | None,
@@ -69,20 +100,19 @@ async def get_task(
         ),
     ] = None,
 ) -> TaskView:
-    task_id = _known_id(task_id)
-    if wait:
-        limit = services.settings.task_timeout
-        if wait > limit:
-            raise validation_error(
-                ("query", "wait"),
-                f"Input should be less than or equal to {limit:g} (TASK_TIMEOUT)",
-                "less_than_equal",
-            )
-        view = await services.submitter.wait(task_id, deadline=received_at + wait)
-    else:
-        view = await services.records.view(task_id)
-    if view is None:
-        raise _not_found(task_id)
+    task_id = known_id(task_id)
+    if wait and wait > services.settings.task_timeout:
+        raise validation_error(
+            ("query", "wait"),
+            f"Input should be less than or equal to {services.settings.task_timeout:g} (TASK_TIMEOUT)",
+            "less_than_equal",
+        )
+    view = await _visible(task_id, services, caller)
+    if wait and not view.status.terminal:
+        waited = await services.submitter.wait(task_id, deadline=received_at + wait)
+        if waited is None:  # it expired while waited for
+            raise await _missing(task_id, services, caller)
+        return waited
     return view
 
 
@@ -100,11 +130,9 @@ async def get_task(
         **_UNAVAILABLE,
     },
 )
-async def cancel(task_id: str, services: ServicesDep) -> Response:
-    task_id = _known_id(task_id)
-    view = await services.records.view(task_id)
-    if view is None:
-        raise _not_found(task_id)
+async def cancel(task_id: str, services: ServicesDep, caller: CallerDep) -> Response:
+    task_id = known_id(task_id)
+    view = await _visible(task_id, services, caller)
     if view.status.terminal:
         raise TaskFinishedError(task_id, view)
     await services.records.cancel(task_id)  # raises TaskFinishedError too, if it finished meanwhile
@@ -132,16 +160,16 @@ async def cancel(task_id: str, services: ServicesDep) -> Response:
 async def events(
     task_id: str,
     services: ServicesDep,
+    caller: CallerDep,
     last_event_id: Annotated[
         str | None,
         Header(alias="Last-Event-ID", pattern=_EVENT_ID, description="Resume after this event."),
     ] = None,
 ) -> EventSourceResponse:
-    task_id = _known_id(task_id)
+    task_id = known_id(task_id)
     if last_event_id is not None and last_event_id != FINAL_EVENT_ID and not _is_stream_id(last_event_id):
         raise validation_error(("header", "Last-Event-ID"), "not an event id of this stream", "value_error")
-    if await services.records.view(task_id) is None:
-        raise _not_found(task_id)
+    await _visible(task_id, services, caller)
     source = task_events(task_id, services.records, services.submitter.hub, last_event_id)
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
