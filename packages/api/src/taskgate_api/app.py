@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 
 from taskgate_api import metrics, redis_clients
 from taskgate_api.config import ApiSettings, environment
+from taskgate_api.engine.following import TaskFeeds
 from taskgate_api.engine.idempotency import IdempotencyKeys
 from taskgate_api.engine.readiness import Readiness
 from taskgate_api.engine.records import TaskRecords
@@ -66,8 +67,8 @@ def wire(
     producer: Celery,
     sender: TaskSender,
 ) -> Services:
-    """The engine's parts, joined: records, idempotency keys and the submitter on `redis`, results from
-    `hub`, tasks sent by `sender`, readiness asked of `producer`."""
+    """The engine's parts, joined: records, idempotency keys and the submitter on `redis`, results and
+    the followed tasks' feeds from `hub`, tasks sent by `sender`, readiness asked of `producer`."""
     redis_address = settings.redis_address
     records = TaskRecords(redis, redis_address, settings.result_expires)
     queues = task_types.queues()
@@ -82,6 +83,7 @@ def wire(
             keys=IdempotencyKeys(redis, redis_address, settings.result_expires),
             admission=asyncio.Semaphore(settings.submit_concurrency),
         ),
+        feeds=TaskFeeds(records, hub),
         readiness=Readiness(
             producer,
             redis,

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from taskgate_api.config import ApiSettings
+from taskgate_api.engine.following import TaskFeeds
 from taskgate_api.engine.readiness import Readiness
 from taskgate_api.engine.records import TaskRecords
 from taskgate_api.engine.submitting import Submitter
@@ -20,6 +21,8 @@ class Services:
     task_types: TaskTypes
     records: TaskRecords
     submitter: Submitter
+    #: One reader of each followed task's events, shared by its followers (`GET /tasks/{id}/events`).
+    feeds: TaskFeeds
     readiness: Readiness
 
 

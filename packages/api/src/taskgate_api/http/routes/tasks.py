@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 
 from taskgate_api.engine.errors import ServiceUnavailableError, TaskFinishedError
 from taskgate_api.engine.following import FINAL_EVENT_ID, task_events
@@ -141,12 +141,12 @@ async def events(
         raise validation_error(("header", "Last-Event-ID"), "not an event id of this stream", "value_error")
     if await services.records.view(task_id) is None:
         raise _not_found(task_id)
-    source = task_events(task_id, services.records, services.submitter.hub, last_event_id)
+    source = task_events(task_id, services.feeds, last_event_id)
 
-    async def stream() -> AsyncIterator[ServerSentEvent]:
+    async def stream() -> AsyncIterator[bytes]:
         try:
-            async for event in source:
-                yield ServerSentEvent(event.task.model_dump_json(), event=event.type, id=event.id)
+            async for sent in source:
+                yield sent.frame  # encoded once, for every follower of the task
         except ServiceUnavailableError:
             # Redis went away mid-stream: end it cleanly; the client resumes with Last-Event-ID.
             return
