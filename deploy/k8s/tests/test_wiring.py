@@ -58,6 +58,11 @@ def workers(manifests: Manifests) -> list[Container]:
     return [container for container in taskgate_containers(manifests) if container.image == "taskgate-worker"]
 
 
+def connections_of(container: Container) -> Connections:
+    """Where the container's service finds RabbitMQ and Redis, as its settings say."""
+    return Connections.model_validate({name.lower(): value for name, value in container.settings.items()})
+
+
 def test_images_are_the_ones_compose_builds(manifests: Manifests) -> None:
     used = {container.image for container in containers(manifests) if container.image.startswith("taskgate")}
     assert used == compose_images() == set(SETTINGS)
@@ -123,7 +128,7 @@ def test_the_services_declare_the_task_queues_as_the_cluster_boots_them(manifest
     for container in taskgate_containers(manifests):
         if container.image == "taskgate-flower":
             continue
-        declared = task_queue_arguments(settings(Connections, container).rabbitmq_queue_type)
+        declared = task_queue_arguments(connections_of(container).rabbitmq_queue_type)
         assert declared == {"x-queue-type": "quorum"}, f"{container.workload}: a three-node cluster"
         assert all(arguments == declared for arguments in booted.values()), container.workload
 
@@ -159,9 +164,7 @@ def test_the_sentinels_are_the_redis_pods(manifests: Manifests) -> None:
     for container in taskgate_containers(manifests):
         if container.image == "taskgate-flower":
             continue  # Flower does not use Redis
-        connections = Connections.model_validate(
-            {name.lower(): value for name, value in container.settings.items()}
-        )
+        connections = connections_of(container)
         assert connections.redis_sentinel_nodes == [(pod, ports["sentinel"]) for pod in pods]
         assert {connections.redis_sentinel_master} == master_names
         assert urlsplit(connections.redis_url.get_secret_value()).port == ports["redis"]

@@ -1,13 +1,15 @@
 """The result hub: one subscription resolves every waiter the moment its result is published."""
 
 import asyncio
+import contextlib
 import json
+import time
 
 import fakeredis
 import pytest
 from redis.asyncio import Redis
 
-from taskgate_api.engine.waiting import ResultHub, StoppedWaitingError
+from taskgate_api.engine.waiting import DeadlinePassedError, ResultHub, StoppedWaitingError
 from taskgate_contracts.storage import result_key
 
 SUCCESS = json.dumps({"status": "SUCCESS", "result": {"result": "ok", "delay": 0}})
@@ -86,4 +88,25 @@ async def test_stopping_releases_every_waiter_at_once(redis: fakeredis.FakeAsync
         for outcome in (first, second):
             with pytest.raises(StoppedWaitingError):
                 await asyncio.wait_for(outcome, 1)
+    task.cancel()
+
+
+async def test_deadlines_release_every_waiter_due_and_no_other(redis: fakeredis.FakeAsyncRedis) -> None:
+    hub, task = await running_hub(redis)
+    deadline = time.monotonic() + 0.5
+    with contextlib.ExitStack() as stack:
+        due = [stack.enter_context(hub.expect(f"t{i}", deadline)) for i in range(1000)]
+        answered = stack.enter_context(hub.expect("answered", deadline))
+        later = stack.enter_context(hub.expect("later", deadline + 10))
+        await redis.publish(result_key("answered"), SUCCESS)
+        assert (await asyncio.wait_for(answered, 1)).finished
+        assert not any(outcome.done() for outcome in due)
+
+        await asyncio.wait(due, timeout=1)
+        released_at = time.monotonic()
+        assert deadline <= released_at < deadline + 0.1
+        for outcome in due:
+            with pytest.raises(DeadlinePassedError):
+                outcome.result()
+        assert not later.done()
     task.cancel()

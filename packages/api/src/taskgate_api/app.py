@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 from taskgate_api import metrics, redis_clients
 from taskgate_api.config import ApiSettings, environment
 from taskgate_api.engine.deadletters import DeadLetters
+from taskgate_api.engine.following import TaskFeeds
 from taskgate_api.engine.history import TaskHistory
 from taskgate_api.engine.idempotency import IdempotencyKeys
 from taskgate_api.engine.ratelimits import RateLimiter
@@ -72,8 +73,8 @@ def wire(
     producer: Celery,
     sender: TaskSender,
 ) -> Services:
-    """The engine's parts, joined: records, idempotency keys and the submitter on `redis`, results from
-    `hub`, tasks sent by `sender`, readiness asked of `producer`."""
+    """The engine's parts, joined: records, idempotency keys and the submitter on `redis`, results and
+    the followed tasks' feeds from `hub`, tasks sent by `sender`, readiness asked of `producer`."""
     redis_address = settings.redis_address
     retention = Retention(settings.result_expires, settings.history_seconds, settings.tombstone_seconds)
     records = TaskRecords(redis, redis_address, retention)
@@ -93,6 +94,7 @@ def wire(
             admission=asyncio.Semaphore(settings.submit_concurrency),
         ),
         webhooks=Webhooks(redis, redis_address, settings.result_expires, sender, task_types.webhook_settings),
+        feeds=TaskFeeds(records, hub),
         readiness=Readiness(
             producer,
             redis,

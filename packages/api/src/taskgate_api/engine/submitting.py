@@ -11,7 +11,6 @@ itself goes no slower, since Redis and RabbitMQ answer a few dozen at a time as 
 
 import asyncio
 import contextlib
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ from taskgate_api.engine.errors import InFlightLimitError, ServiceUnavailableErr
 from taskgate_api.engine.idempotency import IdempotencyKeys
 from taskgate_api.engine.records import TaskRecords
 from taskgate_api.engine.sending import TaskSender
-from taskgate_api.engine.waiting import ResultHub
+from taskgate_api.engine.waiting import DeadlinePassedError, ResultHub, StoppedWaitingError
 from taskgate_contracts import TaskSpec, TaskView
 from taskgate_contracts.storage import ResultMeta
 from taskgate_contracts.storage.scripts import NewTask
@@ -77,20 +76,20 @@ class Submitter:
             async with self.admission:
                 task_id, new = await self._claim(spec, args, idempotency_key)
                 # Interest is registered before the task is sent, so even an instant result is not missed.
-                outcome = expecting.enter_context(self.hub.expect(task_id))
+                outcome = expecting.enter_context(self.hub.expect(task_id, deadline))
                 if new:
                     await self._send(spec, args, task_id, idempotency_key, key, callback_url)
                 else:
                     _resolve_if_finished(outcome, await self.records.result(task_id))
-            return Submission(task_id, await _until(outcome, deadline))
+            return Submission(task_id, await _until(outcome))
 
     async def wait(self, task_id: str, deadline: float) -> TaskView | None:
         """The task's view once it has finished, or as it is at `deadline`; None if it does not exist."""
-        with self.hub.expect(task_id) as outcome:
+        with self.hub.expect(task_id, deadline) as outcome:
             view = await self.records.view(task_id)
             if view is None or view.status.terminal:
                 return view
-            await _until(outcome, deadline)
+            await _until(outcome)
         return await self.records.view(task_id)
 
     async def _claim(
@@ -139,14 +138,14 @@ def _resolve_if_finished(outcome: asyncio.Future[ResultMeta], stored: ResultMeta
         outcome.set_result(stored)
 
 
-async def _until(outcome: asyncio.Future[ResultMeta], deadline: float) -> ResultMeta | None:
-    """The outcome, or None at `deadline` or when the api stops waiting.
+async def _until(outcome: asyncio.Future[ResultMeta]) -> ResultMeta | None:
+    """The outcome, or None at the deadline the hub was given or when the api stops waiting.
 
     The deadline releases the request without cancelling it: thousands of deadlines can fall within
     the same milliseconds, and unwinding a cancellation through each request's stack would make the
     last of them answer late.
     """
-    await asyncio.wait((outcome,), timeout=max(deadline - time.monotonic(), 0))
-    if not outcome.done() or outcome.exception() is not None:
-        return None  # the deadline, or StoppedWaitingError
-    return outcome.result()
+    try:
+        return await outcome
+    except (DeadlinePassedError, StoppedWaitingError):
+        return None

@@ -7,11 +7,18 @@ published. No polling, no thread and no Redis command per waiting request.
 
 Whenever the subscription is (re)established, results that were published while nobody listened are
 fetched once for every current listener, so a Redis restart delays an answer but never loses it.
+
+A waiter's deadline is kept in a slot of a few milliseconds, and one timer per slot releases every
+waiter due in it: a burst of thousands of waiters arriving together falls due together, and releasing
+them costs one timer instead of a timer, a wait and their callbacks per request.
 """
 
 import asyncio
 import contextlib
+import contextvars
 import logging
+import math
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 
@@ -29,9 +36,46 @@ _RECONNECT_DELAY_MAX = 2.0
 
 Listener = Callable[[ResultMeta], None]
 
+#: Seconds of deadlines one timer releases; a waiter is released at most this long after its deadline.
+DEADLINE_SLOT = 0.005
+
 
 class StoppedWaitingError(Exception):
     """The api is shutting down: waiters answer with what they have instead of waiting on."""
+
+
+class DeadlinePassedError(Exception):
+    """The waiter's deadline came before the task's outcome."""
+
+
+class _Deadlines:
+    """Waiters by the slot their deadline falls in; one timer per slot releases them all."""
+
+    def __init__(self) -> None:
+        self._slots: dict[int, set[asyncio.Future[ResultMeta]]] = {}
+
+    def add(self, deadline: float, future: "asyncio.Future[ResultMeta]") -> int:
+        """Fail `future` with `DeadlinePassedError` at `deadline` (a `time.monotonic()` value); its slot."""
+        slot = math.ceil(deadline / DEADLINE_SLOT)
+        due = self._slots.get(slot)
+        if due is None:
+            due = self._slots[slot] = set()
+            delay = max(slot * DEADLINE_SLOT - time.monotonic(), 0)
+            # In a context of its own: the timer serves every waiter of the slot, not the first one's request.
+            asyncio.get_running_loop().call_later(delay, self._release, slot, context=contextvars.Context())
+        due.add(future)
+        return slot
+
+    def discard(self, slot: int, future: "asyncio.Future[ResultMeta]") -> None:
+        due = self._slots.get(slot)
+        if due is not None:
+            due.discard(future)
+
+    def _release(self, slot: int) -> None:
+        for future in self._slots.pop(slot, ()):
+            if not future.done():
+                # An exception of its own per waiter: a shared one would gather every waiter's traceback.
+                future.set_exception(DeadlinePassedError())
 
 
 class ResultHub:
@@ -41,6 +85,7 @@ class ResultHub:
         self._tracing = tracing
         self._listeners: dict[str, set[Listener]] = {}
         self._expected: set[asyncio.Future[ResultMeta]] = set()
+        self._deadlines = _Deadlines()
         self._listening = asyncio.Event()
 
     @property
@@ -66,8 +111,9 @@ class ResultHub:
                     del self._listeners[task_id]
 
     @contextlib.contextmanager
-    def expect(self, task_id: str) -> Iterator[asyncio.Future[ResultMeta]]:
-        """A future resolved with the task's final state."""
+    def expect(self, task_id: str, deadline: float | None = None) -> Iterator[asyncio.Future[ResultMeta]]:
+        """A future resolved with the task's final state; with a `deadline` (a `time.monotonic()` value),
+        failed with `DeadlinePassedError` once it has passed."""
         future: asyncio.Future[ResultMeta] = asyncio.get_running_loop().create_future()
         tracing = self._tracing
         # The waiting request's context, so the delivery's span joins its trace; looked up only when traced.
@@ -80,11 +126,14 @@ class ResultHub:
                 future.set_result(meta)
 
         self._expected.add(future)
+        slot = None if deadline is None else self._deadlines.add(deadline, future)
         try:
             with self.listen(task_id, on_change):
                 yield future
         finally:
             self._expected.discard(future)
+            if slot is not None:
+                self._deadlines.discard(slot, future)
             if future.done() and not future.cancelled():
                 future.exception()  # a stop may come before the request awaits it: not an error to log
 

@@ -8,6 +8,7 @@ from fastapi import Depends, Header, HTTPException, Query, Request, status
 from taskgate_api.apikeys import ADMIN, ApiKey
 from taskgate_api.config import ApiSettings
 from taskgate_api.engine.deadletters import DeadLetters
+from taskgate_api.engine.following import TaskFeeds
 from taskgate_api.engine.history import TaskHistory
 from taskgate_api.engine.ratelimits import RateLimiter
 from taskgate_api.engine.readiness import Readiness
@@ -31,6 +32,8 @@ class Services:
     dead_letters: DeadLetters
     submitter: Submitter
     webhooks: Webhooks
+    #: One reader of each followed task's events, shared by its followers (`GET /tasks/{id}/events`).
+    feeds: TaskFeeds
     readiness: Readiness
 
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 
 from taskgate_api.engine.errors import ServiceUnavailableError, TaskFinishedError, TaskGoneError
 from taskgate_api.engine.following import FINAL_EVENT_ID, task_events
@@ -170,12 +170,12 @@ async def events(
     if last_event_id is not None and last_event_id != FINAL_EVENT_ID and not _is_stream_id(last_event_id):
         raise validation_error(("header", "Last-Event-ID"), "not an event id of this stream", "value_error")
     await _visible(task_id, services, caller)
-    source = task_events(task_id, services.records, services.submitter.hub, last_event_id)
+    source = task_events(task_id, services.feeds, last_event_id)
 
-    async def stream() -> AsyncIterator[ServerSentEvent]:
+    async def stream() -> AsyncIterator[bytes]:
         try:
-            async for event in source:
-                yield ServerSentEvent(event.task.model_dump_json(), event=event.type, id=event.id)
+            async for sent in source:
+                yield sent.frame  # encoded once, for every follower of the task
         except ServiceUnavailableError:
             # Redis went away mid-stream: end it cleanly; the client resumes with Last-Event-ID.
             return
