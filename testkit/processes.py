@@ -145,12 +145,12 @@ def wait_until(what: str, ready: Callable[[], bool], services: list[Service], ti
         time.sleep(0.2)
 
 
-def answers(url: str, status: int) -> Callable[[], bool]:
-    """A readiness probe: GET `url` answers `status`."""
+def answers(url: str, status: int, headers: Mapping[str, str] | None = None) -> Callable[[], bool]:
+    """A readiness probe: GET `url` (with `headers`) answers `status`."""
 
     def probe() -> bool:
         try:
-            return httpx.get(url, timeout=5.0).status_code == status
+            return httpx.get(url, headers=headers, timeout=5.0).status_code == status
         except httpx.HTTPError:
             return False
 
@@ -169,6 +169,8 @@ def running(config: pytest.Config, service: Service) -> Iterator[Service]:
         service.stop()
 
 
-def wait_ready(api: Service, worker: Service) -> None:
-    """The api's /readyz says RabbitMQ, Redis and a worker are reachable."""
-    wait_until(f"{api.name} to be ready with a worker", answers(f"{api.url}/readyz", 200), [api, worker])
+def wait_ready(api: Service, worker: Service, headers: Mapping[str, str] | None = None) -> None:
+    """The api's /readyz says RabbitMQ, Redis and a worker are reachable (asked with `headers`: a key's
+    when API_KEYS is set)."""
+    probe = answers(f"{api.url}/readyz", 200, headers)
+    wait_until(f"{api.name} to be ready with a worker", probe, [api, worker])

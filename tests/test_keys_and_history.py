@@ -38,7 +38,7 @@ from testkit.infrastructure import (
     TaskKeys,
     temporary_vhost,
 )
-from testkit.processes import Service, running, settings_env, start_api, start_worker, wait_until
+from testkit.processes import Service, running, settings_env, start_api, start_worker, wait_ready
 from tests.client import connect
 
 RUN = uuid4().hex[:8]
@@ -96,18 +96,8 @@ def stack(
         ):
             for api in (first, second):
                 # /readyz takes a key like every other route: the admin's.
-                wait_ready_with_key(api, worker)
+                wait_ready(api, worker, bearer(ADMIN))
             yield Stack([first, second], worker, vhost, workdir)
-
-
-def wait_ready_with_key(api: Service, worker: Service) -> None:
-    def ready() -> bool:
-        try:
-            return httpx.get(f"{api.url}/readyz", headers=bearer(ADMIN), timeout=5).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(f"{api.name} to be ready", ready, [api, worker])
 
 
 @pytest.fixture
@@ -252,7 +242,7 @@ def worker_of(
     fails to become ready)."""
     env = {**stack.env, **{name.upper(): str(value) for name, value in settings.items()}}
     with running(request.config, start_worker(env, stack.workdir)) as worker:
-        wait_ready_with_key(stack.api, worker)
+        wait_ready(stack.api, worker, bearer(ADMIN))
         yield worker
 
 

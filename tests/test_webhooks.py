@@ -23,6 +23,9 @@ from tests.client import connect, task_view, wait_for_state
 from tests.settings import PATIENT_TIMEOUT
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#: The API key the tests submit with: its name is the one WEBHOOK_SECRETS holds a secret for.
+TEAM, TEAM_KEY = "team-a", "team-a-key"
+AS_TEAM = {"Authorization": f"Bearer {TEAM_KEY}"}
 #: Long enough for three attempts: the waits before the 2nd and the 3rd are at most 1 s and 2 s.
 DELIVERED_WITHIN = 30
 
@@ -91,9 +94,11 @@ def webhook_api(
     receiver: Receiver,
 ) -> Iterator[Service]:
     """An api, a worker of `process` and a worker of `webhook` (its own queue), the receiver allowed."""
+    # The key's name picks the secret that signs: none but the team's own is given to the worker.
     webhooks = {
         "webhook_allowed_hosts": f"127.0.0.1:{receiver.server_address[1]}",
-        "webhook_secrets": json.dumps({"default": SECRET}),
+        "webhook_secrets": json.dumps({TEAM: SECRET}),
+        "api_keys": json.dumps([{"name": TEAM, "key": TEAM_KEY, "role": "client"}]),
     }
     with temporary_vhost() as vhost:
         env = settings_env(vhost, task_timeout=PATIENT_TIMEOUT, **webhooks)
@@ -104,13 +109,14 @@ def webhook_api(
             running(request.config, start_worker(env, tmp_path_factory.mktemp("wh"), tasks="webhook")),
             running(request.config, start_api("webhook-api", env, tmp_path_factory.mktemp("api"))) as api,
         ):
-            wait_ready(api, worker)
+            wait_ready(api, worker, AS_TEAM)
             yield api
 
 
 @pytest.fixture
 async def client(webhook_api: Service, task_keys: TaskKeys) -> AsyncIterator[httpx.AsyncClient]:
     async with connect(webhook_api.url, task_keys) as http:
+        http.headers.update(AS_TEAM)
         yield http
 
 
@@ -143,8 +149,10 @@ async def test_a_receiver_failing_twice_verifies_the_third_delivery(
     view = await delivered(client, task_id)
     first, second, third = receiver.deliveries_to("/hooks/flaky")
     payload = Webhook(SECRET).verify(third.body, dict(third.headers))
-    # The payload is the task's view, as GET /tasks/{id} gives it, without its own webhook section.
-    assert payload == json.loads(view.model_dump_json(exclude={"webhook"}))
+    # The payload is the task's view, as GET /tasks/{id} gives it, without its webhook section and its
+    # expiry (which each attempt's notes renew): the same body on every attempt.
+    assert payload == json.loads(view.model_dump_json(exclude={"webhook", "expires_at"}))
+    assert payload["submitted_by"] == TEAM
     assert (payload["task_id"], payload["status"], payload["result"]["delay"]) == (task_id, "completed", 0.2)
     # One message, tried three times: the same webhook-id and body; each attempt signed when it is made.
     assert {request.header("webhook-id") for request in (first, second, third)} == {task_id}

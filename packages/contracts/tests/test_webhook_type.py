@@ -10,13 +10,8 @@ from taskgate_contracts import describe_settings_error
 from taskgate_contracts.builtin import SPECS
 from taskgate_contracts.builtin.webhook import WEBHOOK, WebhookSettings, delivery_id
 from taskgate_contracts.tasks import environment, load_settings
-from taskgate_contracts.testing import TaskTypeTests
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-
-class TestWebhookType(TaskTypeTests):
-    spec = WEBHOOK
 
 
 def test_it_is_builtin_internal_and_on_a_queue_of_its_own() -> None:

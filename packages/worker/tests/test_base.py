@@ -13,6 +13,7 @@ from celery.result import AsyncResult
 
 from taskgate_contracts.builtin.process import PROCESS
 from taskgate_contracts.builtin.thumbnail import THUMBNAIL
+from taskgate_contracts.builtin.webhook import WEBHOOK
 from taskgate_contracts.testing import TaskTypeTests
 
 from .testing_types import SLEEPY, WRONG_RESULT
@@ -58,10 +59,14 @@ def test_the_task_checks_its_arguments_itself(
     assert str(result.result) == f"invalid arguments for taskgate.process: {reason}"
 
 
-# The checks every task type should pass, on the two this package hosts (their handlers are declared here).
+# The checks every task type should pass, on the ones this package hosts (their handlers are declared here).
 class TestProcess(TaskTypeTests):
     spec = PROCESS
 
 
 class TestThumbnail(TaskTypeTests):
     spec = THUMBNAIL
+
+
+class TestWebhook(TaskTypeTests):
+    spec = WEBHOOK

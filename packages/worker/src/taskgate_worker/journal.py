@@ -12,8 +12,8 @@ from typing import Any
 
 from celery import Celery, Task
 
-from taskgate_contracts import Progress, WebhookAttempt, WebhookState
-from taskgate_contracts.storage import RecordField, ResultMeta, record_key, result_key
+from taskgate_contracts import Progress, TaskView, WebhookAttempt, WebhookState
+from taskgate_contracts.storage import RecordField, ResultMeta, record_key, result_key, task_view
 from taskgate_contracts.storage.scripts import (
     CLAIM_WEBHOOK,
     NOTE_UNLESS_CANCELLED,
@@ -55,20 +55,22 @@ def _note(task: Task, args: list[str | int]) -> bool:
     return bool(backend.ensure(run, ()))
 
 
-def task_state(app: Celery, task_id: str) -> tuple[dict[str, str], ResultMeta | None]:
-    """A task's record and its latest stored state, as the api reads them for its view."""
+def task_state(app: Celery, task_id: str) -> TaskView | None:
+    """The task's view, as the api reads it: None when it has expired."""
     backend = app.backend
 
-    def read() -> tuple[dict[bytes, bytes], bytes | None]:
+    def read() -> list[Any]:
         with backend.client.pipeline(transaction=False) as pipe:
             pipe.hgetall(record_key(task_id))
             pipe.get(result_key(task_id))
-            record, meta = pipe.execute()
-        return record, meta
+            pipe.execute_command("PEXPIRETIME", record_key(task_id))
+            pipe.execute_command("PEXPIRETIME", result_key(task_id))
+            replies: list[Any] = pipe.execute()
+        return replies
 
-    record, meta = backend.ensure(read, ())
+    record, meta, *lives = backend.ensure(read, ())
     fields = {key.decode(): value.decode() for key, value in record.items()}
-    return fields, None if meta is None else ResultMeta.from_json(meta)
+    return task_view(task_id, fields, None if meta is None else ResultMeta.from_json(meta), lives)
 
 
 def claim_webhook(app: Celery, task_id: str) -> bool:

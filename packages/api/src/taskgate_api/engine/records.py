@@ -116,8 +116,7 @@ class TaskRecords:
                 for task_id in task_ids:
                     pipe.hgetall(record_key(task_id))
                     pipe.get(result_key(task_id))
-                    # When each expires, in Unix milliseconds (Redis 7): the same on every read until a
-                    # write renews it, where now + PTTL would move with the clock.
+                    # When each expires (Redis 7): now + PTTL would move with the clock.
                     pipe.execute_command("PEXPIRETIME", record_key(task_id))
                     pipe.execute_command("PEXPIRETIME", result_key(task_id))
                 replies = await pipe.execute()
@@ -125,12 +124,8 @@ class TaskRecords:
         for at, task_id in enumerate(task_ids):
             record, raw_meta, *lives = replies[4 * at : 4 * at + 4]
             fields = {key.decode(): value.decode() for key, value in record.items()}
-            view = task_view(task_id, fields, None if raw_meta is None else ResultMeta.from_json(raw_meta))
-            if view is not None and max(lives) > 0:
-                # The view lasts as long as the longer-lived of its record and its stored state.
-                expires_at = datetime.fromtimestamp(max(lives) / 1000, UTC)
-                view = view.model_copy(update={"expires_at": expires_at})
-            views.append(view)
+            meta = None if raw_meta is None else ResultMeta.from_json(raw_meta)
+            views.append(task_view(task_id, fields, meta, lives))
         return views
 
     async def tombstone(self, task_id: str) -> str | None:

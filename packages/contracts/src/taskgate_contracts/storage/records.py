@@ -1,8 +1,9 @@
 """A task's record and event log: their fields, and the task view they make with its Celery state."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from taskgate_contracts.events import TaskEventType
 from taskgate_contracts.progress import Progress
@@ -43,11 +44,16 @@ class EventField:
     WORKER = "worker"
 
 
-def task_view(task_id: str, record: Mapping[str, str], meta: ResultMeta | None) -> TaskView | None:
+def task_view(
+    task_id: str, record: Mapping[str, str], meta: ResultMeta | None, lives: Sequence[int] = ()
+) -> TaskView | None:
     """Everything known of a task from its record and its latest stored state; None when neither
-    exists (it was never submitted, or it has expired)."""
+    exists (it was never submitted, or it has expired). `lives` are when the record and the stored state
+    expire, in Unix milliseconds (Redis's PEXPIRETIME: the same on every read until a write renews it);
+    the view lasts as long as the longer-lived of the two."""
     if meta is None and not record:
         return None
+    last = max(lives, default=0)
     view = TaskView(
         task_id=task_id,
         task=record.get(RecordField.TASK),
@@ -57,6 +63,7 @@ def task_view(task_id: str, record: Mapping[str, str], meta: ResultMeta | None) 
         worker=record.get(RecordField.WORKER),
         attempts=int(record.get(RecordField.ATTEMPT, 0)),
         submitted_by=record.get(RecordField.KEY),
+        expires_at=datetime.fromtimestamp(last / 1000, UTC) if last > 0 else None,
         webhook=webhook_view(record),
     )
     if RecordField.CANCELLED_AT in record and not (meta is not None and meta.finished):

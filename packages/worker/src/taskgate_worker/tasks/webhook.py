@@ -28,7 +28,6 @@ from taskgate_contracts.builtin.webhook import (
     WebhookResult,
     WebhookSettings,
 )
-from taskgate_contracts.storage import RecordField, task_view
 from taskgate_worker import delivery
 from taskgate_worker.journal import note_webhook, task_state
 
@@ -40,8 +39,7 @@ def deliver(args: WebhookArgs, context: TaskContext) -> WebhookResult:
     if not isinstance(settings, WebhookSettings):
         settings = WebhookSettings()  # run without a deployment's settings: the defaults
     app = current_task.app
-    record, meta = task_state(app, args.task_id)
-    view = task_view(args.task_id, record, meta)
+    view = task_state(app, args.task_id)
     if view is None or view.webhook is None:
         # Expired meanwhile, or never had a callback URL: nothing to post, nothing to note on.
         log.warning("task %s has no webhook to deliver", args.task_id)
@@ -50,8 +48,10 @@ def deliver(args: WebhookArgs, context: TaskContext) -> WebhookResult:
     if webhook.state in (WebhookState.DELIVERED, WebhookState.FAILED):
         return _result(webhook.state, webhook.attempts)  # a message delivered twice: done already
     now = datetime.now(UTC)
-    body = view.model_dump_json(exclude={"webhook"})
-    key = record.get(RecordField.KEY) or DEFAULT_SECRET
+    # Without the delivery's own notes and the record's expiry, which each attempt renews: every attempt
+    # posts the same body.
+    body = view.model_dump_json(exclude={"webhook", "expires_at"})
+    key = view.submitted_by or DEFAULT_SECRET
     secret = settings.webhook_secrets.get(key)
     try:
         if secret is None:
