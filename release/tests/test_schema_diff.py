@@ -243,10 +243,9 @@ def test_removed_models_and_tasks_and_renamed_queues_are_breaking() -> None:
     assert any(
         line.startswith("responses.json TaskView: model removed or renamed (models now: ") for line in found
     )
-    assert (
-        "tasks.json taskgate.process: task removed or renamed (tasks now: taskgate.run, taskgate.thumbnail)"
-        in found
-    )
+    now = ", ".join(sorted(new["tasks"]))
+    assert f"tasks.json taskgate.process: task removed or renamed (tasks now: {now})" in found
+    assert "taskgate.run" in now
 
 
 def test_the_real_contract_is_compatible_with_itself() -> None:
