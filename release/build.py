@@ -14,6 +14,13 @@ class Built:
     wheel: Path
     sdist: Path
 
+    @property
+    def requirement(self) -> str:
+        """The wheel with the extras of its task types (the thumbnail type's Pillow), so a trial's worker
+        can host every type taskgate ships."""
+        extras = self.package.task_type_extras
+        return f"{self.wheel}[{','.join(extras)}]" if extras else str(self.wheel)
+
 
 def build(package: Package, source_root: Path, out: Path) -> Built:
     """Build `package` from the tree at `source_root` into `out/<package>/`."""

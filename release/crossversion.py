@@ -66,7 +66,7 @@ def _pair(work: Path, title: str, contracts: Built, api: Built, worker: Built) -
             print(f"    not run: {reason}, and the current contracts are {version} (a major version bump)")
             return
         slug = title.replace(" + ", "-").replace(" ", "-")
-        trial = Trial.create(work / slug, [contracts.wheel, api.wheel, worker.wheel])
+        trial = Trial.create(work / slug, [built.requirement for built in (contracts, api, worker)])
         expected = {built.package.distribution: built.wheel for built in (contracts, api, worker)}
         trial.run_scenario(SCENARIO, expected)
 

@@ -115,20 +115,13 @@ def _check_installed(trial: Trial, built: list[Built]) -> None:
         print(f"    taskgate-ops rabbitmq render --queue-type {queue_type} reproduces {committed}")
 
 
-def _requirement(built: Built) -> str:
-    """The wheel with the extras of its task types (the thumbnail type's Pillow), so the trial's worker
-    can host every type taskgate ships."""
-    extras = built.package.task_type_extras
-    return f"{built.wheel}[{','.join(extras)}]" if extras else str(built.wheel)
-
-
 def check_wheels(work: Path) -> str:
     with step("build sdists and wheels"):
         built = [build(Package(name), ROOT, work / "dist") for name in PACKAGES]
     with step("check what each wheel holds"):
         _check_contents(built)
     with step("install the wheels into a fresh venv"):
-        trial = Trial.create(work / "trial", [_requirement(item) for item in built])
+        trial = Trial.create(work / "trial", [item.requirement for item in built])
     with step("check the installed packages"):
         _check_installed(trial, built)
     with step("end-to-end scenario on the installed wheels"):
